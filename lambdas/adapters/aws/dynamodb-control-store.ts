@@ -1,0 +1,439 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { ScError } from '../../core/errors.ts';
+import type { Execution } from '../../core/model.ts';
+import type { ObjectDefinition } from '../../core/object-schema.ts';
+import { systemClock, type Clock } from '../../ports/clock.ts';
+import type { ConnectorRecord, ConnectorStore, ConnectorVersion } from '../../ports/connector-store.ts';
+import type { ExecutionPatch, ExecutionStore } from '../../ports/execution-store.ts';
+import { documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
+
+/*
+ * The control table (keys `pk`/`sk`, index `gsi1`), the items this adapter owns:
+ *
+ *   pk              sk         gsi1pk             gsi1sk             attributes
+ *   C#<id>          C          CONNECTORS         <apiName>          the ConnectorRecord
+ *   CN#<apiName>    CN                                               connectorId, claimedAt (keeps api names unique)
+ *   C#<id>          V#000001                                         connectorId, version, hash, definition, createdAt
+ *   O#<apiName>     O          OBJECTS            <apiName>          definition (the ObjectDefinition)
+ *   E#<id>          E          CE#<connectorId>   <createdAt>#<id>   the Execution
+ *
+ * Definitions are stored as DynamoDB maps. An item holds at most 400 KB, which bounds one connector
+ * version, inline SQL included (`DEFINITION_TOO_LARGE` beyond); moving definitions to S3 would lift it.
+ * There are no transactions (the dynalite stand-in has none): each change that spans items is ordered so
+ * that an interruption leaves a state the next attempt repairs, as commented where it happens.
+ */
+
+export interface DynamoDbControlStoreOptions {
+  /** The plain DynamoDB client; the store wraps it in a document client. */
+  client: DynamoDBClient;
+  tableName: string;
+  /** Stamps `updatedAt` on connector changes and dates api-name claims. Default: the system clock. */
+  clock?: Clock;
+  /**
+   * How long an api-name claim whose connector was never written (its creator died) blocks other
+   * creators, in ms. Default 60,000.
+   */
+  claimTimeoutMs?: number;
+}
+
+type Item = Record<string, unknown>;
+
+const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk'] as const;
+const CONNECTOR_LIST = 'CONNECTORS';
+const OBJECT_LIST = 'OBJECTS';
+
+/** Connectors, versions and object definitions (ConnectorStore) and executions (ExecutionStore). */
+export class DynamoDbControlStore implements ConnectorStore, ExecutionStore {
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly clock: Clock;
+  private readonly claimTimeoutMs: number;
+
+  constructor(options: DynamoDbControlStoreOptions) {
+    this.documents = documentClientFor(options.client);
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? systemClock;
+    this.claimTimeoutMs = options.claimTimeoutMs ?? 60_000;
+  }
+
+  // --- connectors -------------------------------------------------------------------------------------
+
+  async getConnector(ref: string): Promise<ConnectorRecord | null> {
+    const byId = await this.getItem(connectorKey(ref));
+    if (byId) return toConnector(byId);
+    const claim = await this.getItem(claimKey(ref));
+    const claimed = claim && (await this.getItem(connectorKey(claim.connectorId as string)));
+    return claimed && claimed.apiName === ref ? toConnector(claimed) : null;
+  }
+
+  async listConnectors(): Promise<ConnectorRecord[]> {
+    return (await this.queryIndex(CONNECTOR_LIST, true)).map(toConnector);
+  }
+
+  /**
+   * Claim → first version → connector → check the claim:
+   * - interrupted after the claim, the claim names a connector that does not exist; the same connector
+   *   id re-claims it at once, anyone else once it is older than `claimTimeoutMs`;
+   * - a creator stalled longer than that finds, on its final check, that the claim was taken over: it
+   *   removes its connector and reports the conflict, so an api name never names two connectors.
+   */
+  async createConnector(connector: ConnectorRecord, firstVersion: ConnectorVersion): Promise<void> {
+    if (firstVersion.connectorId !== connector.id || firstVersion.version !== connector.version) {
+      throw new ScError(
+        'INVALID_ARGUMENT',
+        `The first version must belong to connector ${connector.id} and be its version ${connector.version}.`,
+      );
+    }
+    await this.claimApiName(connector);
+    await this.putVersion(firstVersion, connector.apiName);
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...connectorKey(connector.id),
+            gsi1pk: CONNECTOR_LIST,
+            gsi1sk: connector.apiName,
+            ...connector,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw conflict(`Connector ${connector.id} ("${connector.apiName}") already exists.`, error);
+      }
+      throw error;
+    }
+    const claim = await this.getItem(claimKey(connector.apiName));
+    if (claim?.connectorId !== connector.id) {
+      await this.documents.send(
+        new DeleteCommand({ TableName: this.tableName, Key: connectorKey(connector.id) }),
+      );
+      throw apiNameTaken(connector.apiName);
+    }
+  }
+
+  /**
+   * Connector first, then the version item:
+   *   1. move the connector from version v-1 to v (conditional: one writer gets v);
+   *   2. put V#v unless it exists with another definition.
+   * Interrupted between them, the connector names v and V#v is missing: `getVersion` returns null until a
+   * later `addVersion(v)` (any writer: it finds the connector at v) writes it, or `addVersion(v+1)` moves
+   * past it. The other order would leave an orphan V#v that blocks version v for every other definition.
+   */
+  async addVersion(version: ConnectorVersion): Promise<void> {
+    const id = version.connectorId;
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectorKey(id),
+          UpdateExpression: 'SET #version = :version, #updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND #version = :previous',
+          ExpressionAttributeNames: { '#version': 'version', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: {
+            ':version': version.version,
+            ':previous': version.version - 1,
+            ':now': this.clock.now().toISOString(),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = await this.getItem(connectorKey(id));
+      if (!current) throw notFound(`Connector ${id} does not exist.`);
+      // Already at v: an earlier attempt (this one's or another writer's) got step 1 done; step 2 decides.
+      if (current.version !== version.version) {
+        throw conflict(
+          `Connector "${String(current.apiName)}" is at version ${String(current.version)}, so version ` +
+            `${version.version} cannot follow it. Reload the connector and deploy again.`,
+          error,
+        );
+      }
+    }
+    await this.putVersion(version, id);
+  }
+
+  async getVersion(connectorId: string, version: number): Promise<ConnectorVersion | null> {
+    const item = await this.getItem(versionKey(connectorId, version));
+    return item ? toVersion(item) : null;
+  }
+
+  async updateConnector(
+    id: string,
+    patch: Partial<Pick<ConnectorRecord, 'status' | 'name' | 'diffBaselineExecutionId'>>,
+  ): Promise<ConnectorRecord> {
+    const stamped = { ...patch, updatedAt: this.clock.now().toISOString() };
+    const item = await this.updateItem(connectorKey(id), stamped, ['id', 'apiName', 'version', 'createdAt']);
+    if (!item) throw notFound(`Connector ${id} does not exist.`);
+    return toConnector(item);
+  }
+
+  // --- object definitions -----------------------------------------------------------------------------
+
+  async putObject(object: ObjectDefinition): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...objectKey(object.apiName),
+          gsi1pk: OBJECT_LIST,
+          gsi1sk: object.apiName,
+          definition: object,
+        },
+      }),
+    );
+  }
+
+  async getObject(apiName: string): Promise<ObjectDefinition | null> {
+    const item = await this.getItem(objectKey(apiName));
+    return item ? (item.definition as ObjectDefinition) : null;
+  }
+
+  async listObjects(): Promise<ObjectDefinition[]> {
+    return (await this.queryIndex(OBJECT_LIST, true)).map((item) => item.definition as ObjectDefinition);
+  }
+
+  // --- executions -------------------------------------------------------------------------------------
+
+  async create(execution: Execution): Promise<void> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...executionKey(execution.id),
+            gsi1pk: `CE#${execution.connectorId}`,
+            gsi1sk: `${execution.createdAt}#${execution.id}`,
+            ...execution,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw conflict(`Execution ${execution.id} already exists.`, error);
+      }
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<Execution | null> {
+    const item = await this.getItem(executionKey(id));
+    return item ? toExecution(item) : null;
+  }
+
+  async update(id: string, patch: ExecutionPatch): Promise<Execution> {
+    const item = await this.updateItem(executionKey(id), patch, ['id', 'connectorId', 'createdAt']);
+    if (!item) throw notFound(`Execution ${id} does not exist.`);
+    return toExecution(item);
+  }
+
+  async listByConnector(connectorId: string): Promise<Execution[]> {
+    return (await this.queryIndex(`CE#${connectorId}`, false)).map(toExecution);
+  }
+
+  // --- helpers ----------------------------------------------------------------------------------------
+
+  /**
+   * Puts the api-name claim, or takes over a stale one (its connector never written, older than
+   * `claimTimeoutMs`). Throws `CONFLICT` when the name belongs to another connector.
+   */
+  private async claimApiName(connector: ConnectorRecord): Promise<void> {
+    const now = this.clock.now();
+    const claim = { ...claimKey(connector.apiName), connectorId: connector.id, claimedAt: now.toISOString() };
+    const unclaimedOrOurs = 'attribute_not_exists(pk) OR connectorId = :id';
+    if (await this.putIf(claim, unclaimedOrOurs, { ':id': connector.id })) return;
+
+    const held = await this.getItem(claimKey(connector.apiName));
+    if (!held || !(await this.isStaleClaim(held, now))) throw apiNameTaken(connector.apiName);
+    // Take it over only if nobody changed it since we read it.
+    const unchanged = 'connectorId = :holder AND claimedAt = :claimedAt';
+    const values = { ':holder': held.connectorId, ':claimedAt': held.claimedAt };
+    if (!(await this.putIf(claim, unchanged, values))) throw apiNameTaken(connector.apiName);
+  }
+
+  /** A claim whose creator died before writing its connector, longer than `claimTimeoutMs` ago. */
+  private async isStaleClaim(claim: Item, now: Date): Promise<boolean> {
+    if (now.getTime() - Date.parse(claim.claimedAt as string) <= this.claimTimeoutMs) return false;
+    return (await this.getItem(connectorKey(claim.connectorId as string))) === null;
+  }
+
+  /** Writes a version item unless one with another definition exists (versions are immutable). */
+  private async putVersion(version: ConnectorVersion, connectorRef: string): Promise<void> {
+    const item = { ...versionKey(version.connectorId, version.version), ...version };
+    const absentOrSame = 'attribute_not_exists(pk) OR #hash = :hash';
+    let written: boolean;
+    try {
+      written = await this.putIf(item, absentOrSame, { ':hash': version.hash }, { '#hash': 'hash' });
+    } catch (error) {
+      if (!isItemTooLarge(error)) throw error;
+      throw new ScError(
+        'DEFINITION_TOO_LARGE',
+        `The definition of connector "${connectorRef}" is larger than DynamoDB's 400 KB item limit. ` +
+          'Shorten it, e.g. move reference data out of its SQL.',
+        { cause: error },
+      );
+    }
+    if (!written) {
+      throw conflict(
+        `Version ${version.version} of connector "${connectorRef}" already exists with another definition. ` +
+          'Reload the connector and deploy again.',
+      );
+    }
+  }
+
+  /** A conditional put; false when the condition does not hold. */
+  private async putIf(
+    item: Item,
+    condition: string,
+    values: Record<string, unknown>,
+    names?: Record<string, string>,
+  ): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ExpressionAttributeNames: names,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Sets the patch's attributes (undefined values are skipped) on an existing item and returns the new
+   * item, or null when the item does not exist.
+   */
+  private async updateItem(key: Item, patch: object, immutable: readonly string[]): Promise<Item | null> {
+    const entries = Object.entries(patch).filter(([, value]) => value !== undefined);
+    const forbidden = entries
+      .map(([name]) => name)
+      .filter((n) => [...immutable, ...KEY_ATTRIBUTES].includes(n));
+    if (forbidden.length > 0)
+      throw new ScError('INVALID_PATCH', `These attributes cannot change: ${forbidden.join(', ')}.`);
+    if (entries.length === 0) return this.getItem(key);
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET ${entries.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#a${i}`, name])),
+          ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ?? null;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return null;
+      throw error;
+    }
+  }
+
+  private async getItem(key: Item): Promise<Item | null> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    return Item ?? null;
+  }
+
+  /** Every item under one gsi1 partition, in sort-key order (or reversed). */
+  private async queryIndex(gsi1pk: string, ascending: boolean): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: GSI1,
+          KeyConditionExpression: '#gsi1pk = :gsi1pk',
+          ExpressionAttributeNames: { '#gsi1pk': 'gsi1pk' },
+          ExpressionAttributeValues: { ':gsi1pk': gsi1pk },
+          ScanIndexForward: ascending,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function connectorKey(id: string) {
+  return { pk: `C#${id}`, sk: 'C' };
+}
+
+function claimKey(apiName: string) {
+  return { pk: `CN#${apiName}`, sk: 'CN' };
+}
+
+function versionKey(connectorId: string, version: number) {
+  return { pk: `C#${connectorId}`, sk: `V#${String(version).padStart(6, '0')}` };
+}
+
+function objectKey(apiName: string) {
+  return { pk: `O#${apiName}`, sk: 'O' };
+}
+
+function executionKey(id: string) {
+  return { pk: `E#${id}`, sk: 'E' };
+}
+
+function toConnector(item: Item): ConnectorRecord {
+  return {
+    id: item.id as string,
+    apiName: item.apiName as string,
+    name: item.name as string,
+    status: item.status as ConnectorRecord['status'],
+    version: item.version as number,
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+    diffBaselineExecutionId: (item.diffBaselineExecutionId as string | null | undefined) ?? null,
+  };
+}
+
+function toVersion(item: Item): ConnectorVersion {
+  return {
+    connectorId: item.connectorId as string,
+    version: item.version as number,
+    hash: item.hash as string,
+    definition: item.definition as ConnectorVersion['definition'],
+    createdAt: item.createdAt as string,
+  };
+}
+
+function toExecution(item: Item): Execution {
+  const execution: Item = { ...item };
+  for (const name of KEY_ATTRIBUTES) delete execution[name];
+  return execution as unknown as Execution;
+}
+
+function conflict(message: string, cause?: unknown): ScError {
+  return new ScError('CONFLICT', message, cause === undefined ? {} : { cause });
+}
+
+function notFound(message: string): ScError {
+  return new ScError('NOT_FOUND', message);
+}
+
+function apiNameTaken(apiName: string): ScError {
+  return conflict(`The api name "${apiName}" is taken by another connector. Choose another api name.`);
+}

@@ -1,0 +1,213 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { deriveApiName, uniqueApiName } from '../core/api-name.ts';
+import { connectorDefinitionSchema, type ConnectorDefinition } from '../core/connector-schema.ts';
+import { checkConnector } from '../core/definition-checks.ts';
+import { DefinitionError, UsageError } from '../core/errors.ts';
+import { parseObjectDefinition, type ObjectDefinition } from '../core/object-schema.ts';
+import { zodIssues } from '../core/zod-issues.ts';
+import type { ConnectorStore, ConnectorRecord, ConnectorVersion } from '../ports/connector-store.ts';
+import type { Clock } from '../ports/clock.ts';
+
+/**
+ * A workspace is a folder with `objects/*.json` and connector folders (`connector.json`,
+ * `connector.sql`, optional `data/`); local state lives in `<workspace>/.sc/`.
+ */
+export interface WorkspaceLocation {
+  root: string;
+  stateDir: string;
+}
+
+/**
+ * `--workspace`, else `SC_WORKSPACE`, else the nearest ancestor of `from` (the connector folder, or the
+ * current directory) that holds an `objects/` folder.
+ */
+export function findWorkspace(options: { explicit?: string; env?: string; from: string }): WorkspaceLocation {
+  const chosen = options.explicit ?? options.env;
+  if (chosen) {
+    const root = resolve(chosen);
+    if (!existsSync(root)) throw new UsageError('WORKSPACE_NOT_FOUND', `Workspace ${root} does not exist.`);
+    return { root, stateDir: join(root, '.sc') };
+  }
+  let dir = resolve(options.from);
+  for (;;) {
+    if (existsSync(join(dir, 'objects'))) return { root: dir, stateDir: join(dir, '.sc') };
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new UsageError(
+    'WORKSPACE_NOT_FOUND',
+    `No workspace found above ${resolve(options.from)}: no folder with an objects/ directory. ` +
+      'Pass --workspace <dir> or set SC_WORKSPACE.',
+  );
+}
+
+async function readJson(path: string, source: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DefinitionError(source, [{ path: '', message: `not valid JSON: ${(error as Error).message}` }]);
+  }
+}
+
+export async function loadObjects(workspace: WorkspaceLocation): Promise<ObjectDefinition[]> {
+  const dir = join(workspace.root, 'objects');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  const objects: ObjectDefinition[] = [];
+  for (const file of files) {
+    const source = `objects/${file}`;
+    objects.push(parseObjectDefinition(await readJson(join(dir, file), source), source));
+  }
+  const seen = new Set<string>();
+  for (const object of objects) {
+    if (seen.has(object.apiName)) {
+      throw new DefinitionError('objects/', [
+        { path: object.apiName, message: 'two object files define this apiName' },
+      ]);
+    }
+    seen.add(object.apiName);
+  }
+  return objects;
+}
+
+/** Reads `<dir>/connector.json` and its SQL. The api name is settled later, against the store. */
+export async function loadConnectorDir(
+  dir: string,
+): Promise<Omit<ConnectorDefinition, 'apiName'> & { apiName?: string }> {
+  const file = join(dir, 'connector.json');
+  if (!existsSync(file)) {
+    throw new UsageError(
+      'CONNECTOR_NOT_FOUND',
+      `No connector at ${resolve(dir)}: connector.json is missing.`,
+    );
+  }
+  const source = relative(process.cwd(), file) || file;
+  const parsed = connectorDefinitionSchema.safeParse(await readJson(file, source));
+  if (!parsed.success) throw new DefinitionError(source, zodIssues(parsed.error));
+  const { sql, ...rest } = parsed.data;
+  let script: string | null = null;
+  if (sql && 'script' in sql) script = sql.script;
+  else {
+    const sqlFile = join(dir, sql?.file ?? 'connector.sql');
+    if (existsSync(sqlFile)) script = await readFile(sqlFile, 'utf8');
+    else if (sql)
+      throw new DefinitionError(source, [{ path: 'sql.file', message: `${sqlFile} does not exist` }]);
+  }
+  return { ...rest, sql: script };
+}
+
+/** Stable JSON (sorted keys) so equal definitions hash equally. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export interface AppliedConnector {
+  connector: ConnectorRecord;
+  version: ConnectorVersion;
+}
+
+/**
+ * Applies workspace objects to the store. Options that load steps created at run time (`createOptions`)
+ * are kept: the stored option list is the file's options followed by any created ones.
+ */
+export async function applyObjects(
+  store: ConnectorStore,
+  objects: readonly ObjectDefinition[],
+): Promise<void> {
+  for (const object of objects) {
+    const stored = await store.getObject(object.apiName);
+    const merged: ObjectDefinition = {
+      ...object,
+      fields: object.fields.map((field) => {
+        const storedField = stored?.fields.find((f) => f.apiName === field.apiName);
+        const created = (storedField?.options ?? []).filter(
+          (o) => !field.options.some((x) => x.toLowerCase() === o.toLowerCase()),
+        );
+        return created.length > 0 ? { ...field, options: [...field.options, ...created] } : field;
+      }),
+    };
+    if (!stored || stableStringify(stored) !== stableStringify(merged)) await store.putObject(merged);
+  }
+}
+
+/**
+ * Applies a connector folder: the first time it creates the connector (status `setup`) with a unique api
+ * name; afterwards a new immutable version whenever the definition changed. The folder → api name map in
+ * `.sc/connector-dirs.json` keeps the api name stable across renames.
+ */
+export async function applyConnector(
+  store: ConnectorStore,
+  workspace: WorkspaceLocation,
+  dir: string,
+  objects: readonly ObjectDefinition[],
+  clock: Clock,
+): Promise<AppliedConnector> {
+  const loaded = await loadConnectorDir(dir);
+  const dirsFile = join(workspace.stateDir, 'connector-dirs.json');
+  const dirs: Record<string, string> = existsSync(dirsFile)
+    ? JSON.parse(await readFile(dirsFile, 'utf8'))
+    : {};
+  const dirKey = relative(workspace.root, resolve(dir)) || '.';
+
+  let apiName = loaded.apiName ?? dirs[dirKey];
+  if (!apiName) {
+    const taken = new Set((await store.listConnectors()).map((c) => c.apiName));
+    apiName = uniqueApiName(deriveApiName(loaded.name), taken);
+  }
+  const definition: ConnectorDefinition = { ...loaded, apiName };
+  const source = relative(process.cwd(), join(dir, 'connector.json')) || 'connector.json';
+  const issues = checkConnector(definition, new Map(objects.map((o) => [o.apiName, o])));
+  if (issues.length > 0) throw new DefinitionError(source, issues);
+
+  const hash = createHash('sha256').update(stableStringify(definition)).digest('hex');
+  const now = clock.now().toISOString();
+  let connector = await store.getConnector(apiName);
+  let version: ConnectorVersion;
+  if (!connector) {
+    connector = {
+      id: randomUUID(),
+      apiName,
+      name: definition.name,
+      status: 'setup',
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      diffBaselineExecutionId: null,
+    };
+    version = { connectorId: connector.id, version: 1, hash, definition, createdAt: now };
+    await store.createConnector(connector, version);
+  } else {
+    const current = await store.getVersion(connector.id, connector.version);
+    if (current && current.hash === hash) {
+      version = current;
+    } else {
+      version = {
+        connectorId: connector.id,
+        version: connector.version + 1,
+        hash,
+        definition,
+        createdAt: now,
+      };
+      await store.addVersion(version);
+      connector = await store.updateConnector(connector.id, { name: definition.name });
+    }
+  }
+  if (dirs[dirKey] !== apiName) {
+    dirs[dirKey] = apiName;
+    await mkdir(workspace.stateDir, { recursive: true });
+    await writeFile(dirsFile, JSON.stringify(dirs, null, 2) + '\n');
+  }
+  return { connector, version };
+}

@@ -1,0 +1,33 @@
+/**
+ * Where an execution's files live in the blob store. Stages hand each other these keys, never rows,
+ * so the same stages run in Lambda behind Step Functions and in one local process.
+ */
+const pad = (n: number): string => String(n).padStart(6, '0');
+
+export const artifacts = {
+  input: (id: string, fileName: string) => `executions/${id}/input/${fileName}`,
+  sqlScope: (id: string, scope: string) => `executions/${id}/sql/${scope}.jsonl`,
+  plan: (id: string) => `executions/${id}/plan.json`,
+  variablesChunk: (id: string, scopeIndex: number, chunk: number) =>
+    `executions/${id}/variables/${scopeIndex}/${pad(chunk)}.jsonl`,
+  resultsChunk: (id: string, stepIndex: number, chunk: number) =>
+    `executions/${id}/results/${stepIndex}/${pad(chunk)}.jsonl`,
+  baseline: (id: string, stepIndex: number) => `executions/${id}/baseline/${stepIndex}.tsv`,
+  report: (id: string) => `executions/${id}/report.xlsx`,
+};
+
+/** What the SQL and variable stages found, read by every later stage. */
+export interface ExecutionPlan {
+  scopes: Array<{
+    name: string;
+    columns: string[];
+    rows: number;
+    valid: number;
+    invalid: number;
+    chunks: number;
+  }>;
+  /** One entry per load step, in order: the index of its scope in `scopes`. */
+  steps: Array<{ name: string; object: string; scopeIndex: number }>;
+  /** The diff-check baseline, pinned when the run starts: the previous successful live run, if any. */
+  diffBaselineExecutionId: string | null;
+}

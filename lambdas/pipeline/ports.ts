@@ -1,0 +1,20 @@
+import type { BlobStore } from '../ports/blob-store.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { ConnectorStore } from '../ports/connector-store.ts';
+import type { EventPublisher } from '../ports/event-publisher.ts';
+import type { ExecutionStore } from '../ports/execution-store.ts';
+import type { RecordStore } from '../ports/record-store.ts';
+import type { SqlEngine } from '../ports/sql-engine.ts';
+
+/** Everything the pipeline stages reach the outside world through. Built once per process/container. */
+export interface Ports {
+  connectors: ConnectorStore;
+  executions: ExecutionStore;
+  records: RecordStore;
+  blobs: BlobStore;
+  sql: SqlEngine;
+  events: EventPublisher;
+  clock: Clock;
+  /** Scratch space for files a stage builds before storing them. */
+  tmpDir: string;
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { UsageError } from '../core/errors.ts';
+import type { Execution, TriggerType } from '../core/model.ts';
+import { artifacts } from './artifacts.ts';
+import type { Ports } from './ports.ts';
+
+export interface StartRequest {
+  /** Connector id or api name. */
+  connectorRef: string;
+  /** The input file on local disk; its name is kept for `meta.current_execution` and the report. */
+  input: { path: string; name?: string };
+  dryRun: boolean;
+  /** Overrides the connector's `diffCheck` setting for this run. */
+  diffCheck?: boolean;
+  trigger: TriggerType;
+  initiatedBy: string;
+  /** Deterministic id (e.g. from an S3 object version) so a duplicate event registers nothing new. */
+  executionId?: string;
+}
+
+/**
+ * Registers an execution: pins the connector's current version, stores the input file and records the
+ * execution as `queued`. Nothing runs yet.
+ */
+export async function registerExecution(ports: Ports, request: StartRequest): Promise<Execution> {
+  const connector = await ports.connectors.getConnector(request.connectorRef);
+  if (!connector) {
+    throw new UsageError(
+      'CONNECTOR_NOT_FOUND',
+      `No connector "${request.connectorRef}". Check the id or api name.`,
+    );
+  }
+  const version = await ports.connectors.getVersion(connector.id, connector.version);
+  if (!version)
+    throw new UsageError('CONNECTOR_NOT_FOUND', `Connector "${connector.apiName}" has no version.`);
+
+  let size: number;
+  try {
+    size = (await stat(request.input.path)).size;
+  } catch {
+    throw new UsageError('INPUT_NOT_FOUND', `Input file ${request.input.path} does not exist.`);
+  }
+  const id = request.executionId ?? randomUUID();
+  const name = request.input.name ?? basename(request.input.path);
+  const inputKey = artifacts.input(id, name);
+  await ports.blobs.putFile(inputKey, request.input.path);
+
+  const execution: Execution = {
+    id,
+    connectorId: connector.id,
+    connectorApiName: connector.apiName,
+    connectorName: connector.name,
+    connectorVersion: version.version,
+    status: 'queued',
+    dryRun: request.dryRun,
+    diffCheck: request.diffCheck ?? version.definition.settings.diffCheck,
+    trigger: request.trigger,
+    initiatedBy: request.initiatedBy,
+    createdAt: ports.clock.now().toISOString(),
+    startedAt: null,
+    endedAt: null,
+    stage: 'queued',
+    progress: { rowsDone: 0, rowsTotal: 0, chunksDone: 0, chunksTotal: 0 },
+    counts: { scopes: {}, steps: [] },
+    error: null,
+    inputFile: { name, size, key: inputKey },
+    sqlOutputKey: null,
+    reportKey: null,
+    cancelRequested: false,
+  };
+  await ports.executions.create(execution);
+  return execution;
+}
