@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTables, LOCAL_TABLE_NAMES, type TableNames } from '../adapters/aws/dynamodb-tables.ts';
 import { ScError } from '../core/errors.ts';
@@ -86,6 +88,41 @@ export async function startDynamoStandIn(options: DynamoStandInOptions = {}): Pr
     if (location !== undefined) openLocations.delete(location);
     throw error;
   }
+}
+
+/**
+ * The stand-in in a child process of its own: dynalite and LevelDB then work on the second core while
+ * this process runs the pipeline and the SDK, which more than doubles load throughput on two cores.
+ * The child stops with this process. The database options and errors are those of `startDynamoStandIn`.
+ */
+export async function startDynamoStandInProcess(options: { path?: string } = {}): Promise<DynamoStandIn> {
+  const script = fileURLToPath(new URL('./dynamo-stand-in-process.ts', import.meta.url));
+  const tsx = pathToFileURL(requireHere.resolve('tsx')).href;
+  const location = options.path === undefined ? '' : resolve(options.path);
+  const child = spawn(process.execPath, ['--import', tsx, script, location], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const answer = await new Promise<{ endpoint?: string; error?: { code: string; message: string } }>(
+    (done, fail) => {
+      child.once('message', done);
+      child.once('error', fail);
+      child.once('exit', (code) =>
+        fail(new ScError('STAND_IN_FAILED', `The DynamoDB stand-in exited (code ${code}).`)),
+      );
+    },
+  );
+  if (answer.error)
+    throw new ScError(answer.error.code, answer.error.message, {
+      retryable: answer.error.code === 'WORKSPACE_BUSY',
+    });
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= new Promise<void>((done) => {
+      if (child.exitCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill('SIGTERM');
+    }));
+  return { endpoint: answer.endpoint!, tables: LOCAL_TABLE_NAMES, stop };
 }
 
 /** A client for the stand-in: region `us-east-1` and dummy credentials (dynalite checks neither). */

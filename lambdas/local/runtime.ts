@@ -8,7 +8,7 @@ import { JsonlEventLog } from '../adapters/local/jsonl-event-log.ts';
 import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
 import type { Ports } from '../pipeline/ports.ts';
 import { systemClock } from '../ports/clock.ts';
-import { dynamoClientFor, startDynamoStandIn } from './dynamo-stand-in.ts';
+import { dynamoClientFor, startDynamoStandInProcess } from './dynamo-stand-in.ts';
 import type { WorkspaceLocation } from './workspace.ts';
 
 export interface LocalRuntime {
@@ -26,7 +26,7 @@ export interface LocalRuntime {
 export async function openLocalRuntime(workspace: WorkspaceLocation): Promise<LocalRuntime> {
   const state = workspace.stateDir;
   await mkdir(join(state, 'tmp'), { recursive: true });
-  const dynamo = await startDynamoStandIn({ path: join(state, 'dynamodb') });
+  const dynamo = await startDynamoStandInProcess({ path: join(state, 'dynamodb') });
   const client = dynamoClientFor(dynamo.endpoint);
   const control = new DynamoDbControlStore({
     client,

@@ -305,19 +305,22 @@ async function prefetch(
   for (const [i, field] of stepFields.entries()) {
     const keys = keysByRow.map((k) => k[i]).filter((k): k is string => k !== null && k !== undefined);
     if (field === null) await overlay.prefetchRecords(object.apiName, keys);
-    else await overlay.prefetchKeys(object.apiName, field.apiName, keys);
+    else await overlay.prefetchKeys(object.apiName, field, keys);
   }
-  const byTarget = new Map<string, { object: string; field: string; keys: string[] }>();
+  const byTarget = new Map<string, { object: ObjectDefinition; field: FieldDefinition; keys: string[] }>();
   for (const lookup of lookupsByRow.flat()) {
     if (lookup.key === null) continue;
     const id = `${lookup.object}\u0000${lookup.field}`;
     let target = byTarget.get(id);
-    if (!target) byTarget.set(id, (target = { object: lookup.object, field: lookup.field, keys: [] }));
+    if (!target) {
+      const related = objects.get(lookup.object)!;
+      byTarget.set(id, (target = { object: related, field: findField(related, lookup.field)!, keys: [] }));
+    }
     target.keys.push(lookup.key);
   }
   for (const target of byTarget.values()) {
-    await ports.records.ensureIndexed(objects.get(target.object)!, [target.field]);
-    await overlay.prefetchKeys(target.object, target.field, target.keys);
+    await ports.records.ensureIndexed(target.object, [target.field.apiName]);
+    await overlay.prefetchKeys(target.object.apiName, target.field, target.keys);
   }
 }
 

@@ -1,6 +1,6 @@
 import { matchKeys } from '../core/match-keys.ts';
 import type { StoredRecord } from '../core/model.ts';
-import type { ObjectDefinition } from '../core/object-schema.ts';
+import type { FieldDefinition, ObjectDefinition } from '../core/object-schema.ts';
 import type { RecordStore, RecordWrite } from '../ports/record-store.ts';
 
 type KeyIndex = Map<string, Set<string>>;
@@ -23,18 +23,29 @@ export class RecordOverlay {
 
   constructor(private readonly base: RecordStore) {}
 
-  /** Loads the ids of records whose `field` has one of `keys`, and those records, into the cache. */
-  async prefetchKeys(object: string, field: string, keys: Iterable<string>): Promise<void> {
-    const cache = mapOf(this.baseIds, `${object}\u0000${field}`);
+  /**
+   * Loads the ids of records whose `field` has one of `keys`, and those records, into the cache. An id
+   * the index still lists for a key its record no longer has (a write interrupted between index and
+   * record) is dropped here.
+   */
+  async prefetchKeys(
+    object: string,
+    field: Pick<FieldDefinition, 'apiName' | 'type'>,
+    keys: Iterable<string>,
+  ): Promise<void> {
+    const cache = mapOf(this.baseIds, `${object}\u0000${field.apiName}`);
     const missing = [...new Set(keys)].filter((k) => !cache.has(k));
-    if (missing.length > 0) {
-      const found = await this.base.findIdsByKeys(object, field, missing);
-      for (const key of missing) cache.set(key, found.get(key) ?? []);
+    if (missing.length === 0) return;
+    const found = await this.base.findIdsByKeys(object, field.apiName, missing);
+    await this.prefetchRecords(object, [...found.values()].flat());
+    const records = this.baseRecords.get(object);
+    for (const key of missing) {
+      const ids = (found.get(key) ?? []).filter((id) => {
+        const record = records?.get(id);
+        return record != null && matchKeys(field.type, record.fields[field.apiName]).includes(key);
+      });
+      cache.set(key, ids);
     }
-    await this.prefetchRecords(
-      object,
-      missing.flatMap((k) => cache.get(k) ?? []),
-    );
   }
 
   async prefetchRecords(object: string, ids: Iterable<string>): Promise<void> {

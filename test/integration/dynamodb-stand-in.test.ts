@@ -1,9 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbControlStore } from '../../lambdas/adapters/aws/dynamodb-control-store.ts';
@@ -43,7 +43,7 @@ async function busyError(promise: Promise<DynamoStandIn>): Promise<ScError> {
  * error code; a started one stops when `stop()` closes its stdin.
  */
 async function otherProcess(path: string): Promise<{ outcome: string; stop(): Promise<void> }> {
-  const moduleUrl = pathToFileURL(resolve('lambdas/local/dynamo-stand-in.ts')).href;
+  const moduleUrl = new URL('../../lambdas/local/dynamo-stand-in.ts', import.meta.url).href;
   const script = `
     import { startDynamoStandIn } from ${JSON.stringify(moduleUrl)};
     try {
@@ -58,7 +58,8 @@ async function otherProcess(path: string): Promise<{ outcome: string; stop(): Pr
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
     ['--import', 'tsx', '--input-type=module', '-e', script, path],
-    { stdio: 'pipe' },
+    // From the project root, where `tsx` resolves.
+    { stdio: 'pipe', cwd: fileURLToPath(new URL('../..', import.meta.url)) },
   );
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const lines = createInterface({ input: child.stdout });

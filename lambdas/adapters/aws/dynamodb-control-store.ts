@@ -13,7 +13,7 @@ import type { ObjectDefinition } from '../../core/object-schema.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { ConnectorRecord, ConnectorStore, ConnectorVersion } from '../../ports/connector-store.ts';
 import type { ExecutionPatch, ExecutionStore } from '../../ports/execution-store.ts';
-import { documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
+import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
 
 /*
  * The control table (keys `pk`/`sk`, index `gsi1`), the items this adapter owns:
@@ -299,8 +299,8 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore {
     values: Record<string, unknown>,
     names?: Record<string, string>,
   ): Promise<boolean> {
-    try {
-      await this.documents.send(
+    return conditionalWrite(
+      this.documents.send(
         new PutCommand({
           TableName: this.tableName,
           Item: item,
@@ -308,12 +308,8 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore {
           ExpressionAttributeValues: values,
           ExpressionAttributeNames: names,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**

@@ -16,7 +16,7 @@ import { matchKeys, RECORD_ID_FIELD } from '../../core/match-keys.ts';
 import type { FieldValue, StoredRecord } from '../../core/model.ts';
 import type { FieldDefinition, ObjectDefinition } from '../../core/object-schema.ts';
 import type { RecordStore, RecordWrite } from '../../ports/record-store.ts';
-import { documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
+import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
 
 /*
  * The records table (keys `pk`/`sk`, index `gsi1`):
@@ -366,8 +366,8 @@ export class DynamoDbRecordStore implements RecordStore {
     names: Record<string, string>,
     values?: Record<string, unknown>,
   ): Promise<boolean> {
-    try {
-      await this.documents.send(
+    return conditionalWrite(
+      this.documents.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: key,
@@ -375,12 +375,8 @@ export class DynamoDbRecordStore implements RecordStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }
 

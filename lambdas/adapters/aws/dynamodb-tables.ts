@@ -1,4 +1,5 @@
 import {
+  ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
   ResourceInUseException,
@@ -149,4 +150,15 @@ function createTableInput(tableName: string, design: TableDesign) {
       Projection: { ProjectionType: index.projectionType },
     })),
   };
+}
+
+/** Awaits a conditional write: true when it was written, false when its condition did not hold. */
+export async function conditionalWrite(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }
