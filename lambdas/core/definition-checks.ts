@@ -14,7 +14,7 @@ import {
 } from './connector-schema.ts';
 import type { DefinitionIssue } from './errors.ts';
 import { typeCompatibility } from './field-values.ts';
-import { canCreate, CONTINUE_ACTIONS, MATCH_ACTION_KEYS } from './matching.ts';
+import { CONTINUE_ACTIONS, MATCH_ACTION_KEYS } from './matching.ts';
 import {
   findField,
   OPTION_FIELD_TYPES,
@@ -173,21 +173,12 @@ export function activationIssues(
   if (definition.loadSteps.length === 0) {
     report('loadSteps', 'add at least one load step; without one the connector loads nothing');
   }
+  // A step that can create records without mapping a required field is not refused here: SPEC §6 makes
+  // that a row failure (REQUIRED_FIELD_MISSING), and a connector whose matching only ever updates is
+  // fine. A step does need at least one mapping rule to do anything at all.
   definition.loadSteps.forEach((step, i) => {
     if (step.mapping.length === 0) {
       report(`loadSteps[${i}].mapping`, `load step "${step.name}" needs at least one mapping rule`);
-      return;
-    }
-    const object = objects.get(step.object);
-    if (!object || !canCreate(step.matching)) return;
-    const mapped = new Set(step.mapping.map((rule) => findField(object, rule.field)?.apiName));
-    const unmapped = object.fields.filter((f) => f.required && !mapped.has(f.apiName)).map((f) => f.apiName);
-    if (unmapped.length > 0) {
-      report(
-        `loadSteps[${i}].mapping`,
-        `load step "${step.name}" can create ${object.apiName} records, so it must map their required ` +
-          `field${unmapped.length > 1 ? 's' : ''} ${unmapped.join(', ')}`,
-      );
     }
   });
   if (NEEDS_SQL_TO_ACTIVATE.has(definition.type) && definition.sql === null) {

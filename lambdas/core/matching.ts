@@ -126,14 +126,6 @@ export function matchRow(
   ]);
 }
 
-/** Whether a step with these rules can ever create a record (no rules, or some action is `create_new`). */
-export function canCreate(rules: readonly MatchingRule[]): boolean {
-  return (
-    rules.length === 0 ||
-    rules.some((r) => r.onNoMatch === 'create_new' || r.onArchivedMatch === 'create_new')
-  );
-}
-
 /**
  * The match key of a row's value for a rule comparing it with `field` (null: the record id), normalised like
  * the stored values it is compared with (`core/match-keys.ts`): the value is first converted as it would be

@@ -96,6 +96,8 @@ export async function loadConnectorDir(
     if (existsSync(sqlFile)) script = await readFile(sqlFile, 'utf8');
     else if (sql)
       throw new DefinitionError(source, [{ path: 'sql.file', message: `${sqlFile} does not exist` }]);
+    // A connector.sql the definition does not name is used when it holds a script; a blank one is ignored.
+    if (!sql && script !== null && script.trim() === '') script = null;
   }
   return { ...rest, sql: script };
 }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { matchingRuleSchema, type MatchingRule } from '../../lambdas/core/connector-schema.ts';
 import { DefinitionError } from '../../lambdas/core/errors.ts';
 import {
-  canCreate,
   matchRow,
   matchValueKey,
   type MatchCandidate,
@@ -366,28 +365,5 @@ describe('matchValueKey', () => {
     ['mismatched type never matches', field('integer'), 'string', '4', null],
   ])('%s', (_, f, type, value, key) => {
     expect(matchValueKey(f, type, value, format)).toBe(key);
-  });
-});
-
-describe('canCreate', () => {
-  it.each<[string, MatchingRule[], boolean]>([
-    ['no rules', [], true],
-    ['default rule', [rule('email')], true],
-    [
-      'update-only rule',
-      [rule('email', { onNoMatch: 'do_not_upload', onArchivedMatch: 'unarchive_and_update' })],
-      false,
-    ],
-    ['create on archived match only', [rule('email', { onNoMatch: 'do_not_upload' })], true],
-    [
-      'a later rule creates',
-      [
-        rule('email', { onNoMatch: 'next_rule_ignore_previous', onArchivedMatch: 'do_not_upload' }),
-        rule('phone'),
-      ],
-      true,
-    ],
-  ])('%s → %s', (_, rules, expected) => {
-    expect(canCreate(rules)).toBe(expected);
   });
 });

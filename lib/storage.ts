@@ -1,0 +1,87 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { TABLE_DESIGNS, type TableDesign } from '../lambdas/adapters/aws/dynamodb-tables.ts';
+
+export interface StorageProps {
+  /**
+   * What happens to tables and buckets when the stack is deleted.
+   * @default RemovalPolicy.RETAIN — records and reports outlive a stack deletion.
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Days an execution's artifacts (inputs, SQL output, chunks, results, reports) are kept.
+   * @default 90
+   */
+  readonly artifactRetentionDays?: number;
+}
+
+/**
+ * Where the platform keeps its state (DESIGN "AWS topology"): the control and records tables, on-demand
+ * with point-in-time recovery, keyed exactly as the local stand-in (`TABLE_DESIGNS`); the versioned
+ * ingest bucket (`drops/<apiName>/…`, presigned uploads) and the artifacts bucket. Everything is
+ * encrypted, buckets block public access and refuse plain HTTP.
+ */
+export class Storage extends Construct {
+  readonly controlTable: dynamodb.TableV2;
+  readonly recordsTable: dynamodb.TableV2;
+  readonly ingestBucket: s3.Bucket;
+  readonly artifactsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.controlTable = this.table('ControlTable', TABLE_DESIGNS.control, removalPolicy);
+    this.recordsTable = this.table('RecordsTable', TABLE_DESIGNS.records, removalPolicy);
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      removalPolicy,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+    });
+    this.ingestBucket = new s3.Bucket(this, 'IngestBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      // One execution per object version: the version id is part of the execution's identity.
+      versioned: true,
+      removalPolicy,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'ingest/',
+      lifecycleRules: [
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { noncurrentVersionExpiration: Duration.days(30) },
+      ],
+    });
+    this.artifactsBucket = new s3.Bucket(this, 'ArtifactsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      removalPolicy,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'artifacts/',
+      lifecycleRules: [{ prefix: 'executions/', expiration: Duration.days(props.artifactRetentionDays ?? 90) }],
+    });
+  }
+
+  private table(id: string, design: TableDesign, removalPolicy: RemovalPolicy): dynamodb.TableV2 {
+    const key = (a: { name: string }) => ({ name: a.name, type: dynamodb.AttributeType.STRING });
+    return new dynamodb.TableV2(this, id, {
+      partitionKey: key(design.partitionKey),
+      sortKey: key(design.sortKey),
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      removalPolicy,
+      globalSecondaryIndexes: design.globalSecondaryIndexes.map((index) => ({
+        indexName: index.indexName,
+        partitionKey: key(index.partitionKey),
+        sortKey: key(index.sortKey),
+        projectionType: dynamodb.ProjectionType.ALL,
+      })),
+    });
+  }
+}
