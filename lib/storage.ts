@@ -63,7 +63,9 @@ export class Storage extends Construct {
       removalPolicy,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'artifacts/',
-      lifecycleRules: [{ prefix: 'executions/', expiration: Duration.days(props.artifactRetentionDays ?? 90) }],
+      lifecycleRules: [
+        { prefix: 'executions/', expiration: Duration.days(props.artifactRetentionDays ?? 90) },
+      ],
     });
   }
 

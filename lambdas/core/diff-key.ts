@@ -11,24 +11,26 @@ export function stepVariableNames(step: Pick<LoadStep, 'matching' | 'mapping'>):
 }
 
 /**
- * The canonical text of what a step loads from a row, for diff checking (SPEC §6): the pipeline hashes it
- * (sha256) and skips the row as `DIFF_UNCHANGED` when the previous successful live run loaded the same
- * hash. Stable JSON with sorted keys; a missing value counts as blank (null). Pass `rules` (the step's
- * `object`, `matching` and `mapping`) so that editing the step invalidates the baseline for it.
+ * The canonical text of what a step loads from a row, for diff checking (SPEC §6): the pipeline hashes it,
+ * prefixed with the step's `stepFingerprint`, and skips the row as `DIFF_UNCHANGED` when the previous
+ * successful live run loaded the same hash. Stable JSON with sorted keys; a missing value counts as blank.
  */
 export function diffKey(
   stepIndex: number,
   variableNames: readonly string[],
   values: Readonly<Record<string, VariableValue>>,
-  rules?: Pick<LoadStep, 'object' | 'matching' | 'mapping'>,
 ): string {
   const picked: Record<string, VariableValue> = {};
   for (const name of variableNames) picked[name] = values[name] ?? null;
-  return canonicalJson({
-    step: stepIndex,
-    values: picked,
-    ...(rules ? { rules: { object: rules.object, matching: rules.matching, mapping: rules.mapping } } : {}),
-  });
+  return canonicalJson({ step: stepIndex, values: picked });
+}
+
+/**
+ * What of a step decides how a row is loaded: its object, matching and mapping rules (not its name or
+ * triggers). Part of every diff hash, so editing those rules invalidates the step's baseline.
+ */
+export function stepFingerprint(step: Pick<LoadStep, 'object' | 'matching' | 'mapping'>): string {
+  return canonicalJson({ object: step.object, matching: step.matching, mapping: step.mapping });
 }
 
 /** JSON with object keys sorted at every level and `undefined` members left out, so equal data gives equal text. */

@@ -43,10 +43,11 @@ export class DefinitionError extends ScError {
   override name = 'DefinitionError';
   readonly issues: DefinitionIssue[];
 
-  constructor(source: string, issues: DefinitionIssue[]) {
+  /** `source` names what was checked (a file, a connector); `verdict` says what is wrong with it. */
+  constructor(source: string, issues: DefinitionIssue[], verdict = 'is invalid') {
     super(
       'INVALID_DEFINITION',
-      `${source} is invalid:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+      `${source} ${verdict}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
     );
     this.issues = issues;
   }

@@ -29,6 +29,13 @@ export function findWorkspace(options: { explicit?: string; env?: string; from: 
   if (chosen) {
     const root = resolve(chosen);
     if (!existsSync(root)) throw new UsageError('WORKSPACE_NOT_FOUND', `Workspace ${root} does not exist.`);
+    if (!existsSync(join(root, 'objects'))) {
+      throw new UsageError(
+        'WORKSPACE_NOT_FOUND',
+        `${root} is not a workspace: it has no objects/ folder. Add objects/<apiName>.json files there, ` +
+          'or point --workspace (or SC_WORKSPACE) at the folder that has them.',
+      );
+    }
     return { root, stateDir: join(root, '.sc') };
   }
   let dir = resolve(options.from);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConnectorDefinition, LoadStep, VariableDefinition } from '../core/connector-schema.ts';
-import { diffKey, stepVariableNames } from '../core/diff-key.ts';
+import { diffKey, stepFingerprint, stepVariableNames } from '../core/diff-key.ts';
 import { planWrite, rowLookups, type MappingContext, type VariableInfo } from '../core/mapping.ts';
 import { matchRow, matchValueKey, type MatchDecision } from '../core/matching.ts';
 import type { ResolvedRow, RowIssue, RowResult, ScalarValue, StoredRecord } from '../core/model.ts';
@@ -75,13 +75,14 @@ export async function loadChunk(
 
   const baseline = execution.diffCheck ? await loadBaseline(ports, plan, stepIndex) : null;
   const hashedNames = stepVariableNames(step);
+  const fingerprint = stepFingerprint(step);
   const now = ports.clock.now().toISOString();
   const results: RowResult[] = [];
   const events: RecordEvent[] = [];
   const objectBefore = JSON.stringify(object);
 
   for (const [i, row] of rows.entries()) {
-    const hash = sha256(diffKey(stepIndex, hashedNames, row.values, step));
+    const hash = sha256(fingerprint + diffKey(stepIndex, hashedNames, row.values));
     const base = { row: row.row, hash, errors: [] as RowIssue[], warnings: [] as RowIssue[], written: {} };
     const known = baseline?.get(hash);
     if (known !== undefined) {

@@ -32,7 +32,9 @@ describe('the CDK stack (offline synth, no account)', () => {
         }),
       ]);
       expect(props.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
-      expect(props.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(props.Replicas[0].PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: true,
+      });
       expect(table.DeletionPolicy).toBe('Retain');
     }
   });
@@ -40,7 +42,9 @@ describe('the CDK stack (offline synth, no account)', () => {
   it('has encrypted, private, SSL-only buckets; the ingest bucket is versioned', () => {
     template.resourceCountIs('AWS::S3::Bucket', 3);
     template.allResourcesProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
@@ -64,7 +68,12 @@ describe('the CDK stack (offline synth, no account)', () => {
   it('outputs the bucket and table names', () => {
     const outputs = Object.keys(template.findOutputs('*'));
     expect(outputs).toEqual(
-      expect.arrayContaining(['IngestBucketName', 'ArtifactsBucketName', 'ControlTableName', 'RecordsTableName']),
+      expect.arrayContaining([
+        'IngestBucketName',
+        'ArtifactsBucketName',
+        'ControlTableName',
+        'RecordsTableName',
+      ]),
     );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadStepSchema, type LoadStep } from '../../lambdas/core/connector-schema.ts';
-import { canonicalJson, diffKey, stepVariableNames } from '../../lambdas/core/diff-key.ts';
+import { canonicalJson, diffKey, stepFingerprint, stepVariableNames } from '../../lambdas/core/diff-key.ts';
 
 const step = loadStepSchema.parse({
   name: 'Products',
@@ -40,18 +40,16 @@ describe('diffKey', () => {
     expect(diffKey(0, ['a'], {})).toBe(diffKey(0, ['a'], { a: null }));
   });
 
-  it('changes when the step rules change, not when unrelated step settings do', () => {
-    const values = { first: 'Ann', last: 'Lee', sku: 'A1', price: 1 };
-    const names = stepVariableNames(step);
-    const base = diffKey(0, names, values, step);
+  it('the step fingerprint changes with the step rules, not with unrelated step settings', () => {
+    const base = stepFingerprint(step);
     const renamed: LoadStep = { ...step, name: 'Renamed', triggers: { onCreate: true, onUpdate: true } };
-    expect(diffKey(0, names, values, renamed)).toBe(base);
+    expect(stepFingerprint(renamed)).toBe(base);
     const remapped = {
       ...step,
       mapping: step.mapping.map((r) => ({ ...r, conflict: 'overwrite' as const })),
     };
-    expect(diffKey(0, names, values, remapped)).not.toBe(base);
-    expect(diffKey(0, names, values)).not.toBe(base);
+    expect(stepFingerprint(remapped)).not.toBe(base);
+    expect(stepFingerprint({ ...step, object: 'other' })).not.toBe(base);
   });
 });
 

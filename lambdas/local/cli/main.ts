@@ -7,6 +7,8 @@ import { validateCommand } from './validate-command.ts';
 /** Exit codes (SPEC §10): 0 succeeded, 3 partial_success, 1 failed or cancelled, 2 bad usage or definition. */
 const EXIT_USAGE = 2;
 
+const json = process.argv.includes('--json');
+
 const program = new Command()
   .name('sc')
   .description('SmartConnector: load files into typed records through SQL, variables and load steps.')
@@ -15,7 +17,8 @@ const program = new Command()
     'the workspace folder (default: $SC_WORKSPACE, else the nearest folder with objects/)',
   )
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(text) });
+  // With --json every error is one JSON object on stdout (below); without it, commander's text.
+  .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) });
 
 program
   .command('run')
@@ -53,8 +56,11 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    if (json && error.exitCode !== 0) {
+      const message = `${error.message.replace(/^error: /, '')}. See sc --help.`;
+      process.stdout.write(JSON.stringify({ error: { code: 'BAD_USAGE', message } }) + '\n');
+    }
   } else {
-    const json = process.argv.includes('--json');
     process.exitCode = reportError(error, json);
   }
 }

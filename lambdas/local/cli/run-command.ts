@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { activationIssues } from '../../core/definition-checks.ts';
@@ -20,8 +20,15 @@ export interface RunOptions {
 /** `sc run <connector-dir> --input <file>`: the full flow, then the summary. Returns the exit code. */
 export async function runCommand(dir: string, options: RunOptions): Promise<number> {
   const inputPath = resolve(options.input);
-  if (!existsSync(inputPath))
+  if (!existsSync(inputPath)) {
     throw new UsageError('INPUT_NOT_FOUND', `Input file ${inputPath} does not exist.`);
+  }
+  if (!statSync(inputPath).isFile()) {
+    throw new UsageError(
+      'INPUT_NOT_A_FILE',
+      `Input ${inputPath} is a folder; pass one file (CSV, TSV, JSON Lines, XLSX, or a ZIP of CSVs).`,
+    );
+  }
   const session = await openWorkspaceConnector(dir, options.workspace);
   try {
     const { ports } = session.runtime;
@@ -32,7 +39,7 @@ export async function runCommand(dir: string, options: RunOptions): Promise<numb
     if (!options.dryRun && connector.status === 'setup') {
       const issues = activationIssues(version.definition, session.objects);
       if (issues.length > 0)
-        throw new DefinitionError(`connector ${connector.apiName} cannot be activated`, issues);
+        throw new DefinitionError(`connector ${connector.apiName}`, issues, 'cannot be activated');
       connector = await ports.connectors.updateConnector(connector.id, { status: 'operational' });
     }
     const registered = await registerExecution(ports, {

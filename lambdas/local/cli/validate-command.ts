@@ -11,7 +11,8 @@ export async function validateCommand(
   try {
     const { connector, version } = session.applied;
     const issues = activationIssues(version.definition, session.objects);
-    if (issues.length > 0) throw new DefinitionError(`connector ${connector.apiName}`, issues);
+    if (issues.length > 0)
+      throw new DefinitionError(`connector ${connector.apiName}`, issues, 'cannot be activated');
     const result = {
       valid: true,
       apiName: connector.apiName,
