@@ -146,6 +146,17 @@ export const settingsSchema = z.strictObject({
   timezone: z.string().default('UTC'),
   /** Country of phone numbers written without a country code. Default `US`. */
   defaultCountry: z.string().length(2).default('US'),
+  /** Limits on the connector's SQL (SPEC §4); each defaults to the platform's limit. */
+  sqlLimits: z
+    .strictObject({
+      /** Seconds a statement may run. Default 300. */
+      maxExecutionSeconds: z.number().int().min(1).max(3600).optional(),
+      /** Memory a query may use, in bytes. Default 10 GB. */
+      maxMemoryBytes: z.number().int().min(100_000_000).optional(),
+      /** Rows an output table (scope) may hold. Default 10,000,000. */
+      maxRowsPerScope: z.number().int().min(1).optional(),
+    })
+    .default({}),
 });
 export type ConnectorSettings = z.output<typeof settingsSchema>;
 

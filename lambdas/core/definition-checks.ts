@@ -15,6 +15,7 @@ import {
 import type { DefinitionIssue } from './errors.ts';
 import { typeCompatibility } from './field-values.ts';
 import { CONTINUE_ACTIONS, MATCH_ACTION_KEYS } from './matching.ts';
+import { variableDefinitionIssues } from './variables/index.ts';
 import {
   findField,
   OPTION_FIELD_TYPES,
@@ -107,6 +108,11 @@ export function checkConnector(
       );
     }
   });
+
+  // Formats and static values are the variables module's rules; names and arrays are checked above.
+  for (const issue of variableDefinitionIssues(definition.variables, definition.settings)) {
+    if (!/\.(name|array)$/.test(issue.path)) issues.push(issue);
+  }
 
   const recordVariableStep = new Map<string, number>();
   definition.loadSteps.forEach((step, i) => {

@@ -29,7 +29,14 @@ export type MatchDecision =
   | { kind: 'create'; rule: number | null }
   | { kind: 'update'; recordId: string; rule: number; unarchive: boolean }
   | { kind: 'unarchive_only'; recordId: string; rule: number }
-  | { kind: 'skip'; code: RowCode; message: string; rule: number };
+  | {
+      kind: 'skip';
+      code: RowCode;
+      message: string;
+      rule: number;
+      /** The single record matched, for SINGLE_MATCH_DO_NOT_UPLOAD: the step's record variable still holds it. */
+      recordId?: string;
+    };
 
 /** Actions that hand the row to the next rule; the last rule may not use them. */
 export const CONTINUE_ACTIONS: ReadonlySet<MatchAction> = new Set(['next_rule', 'next_rule_ignore_previous']);
@@ -107,7 +114,8 @@ export function matchRow(
       case 'do_not_upload': {
         const about = `matching rule ${number} (${rule.field ?? 'record id'} = ${key === null ? 'blank' : JSON.stringify(key)})`;
         const message = `${about} found ${FOUND[situation](found)}; the rule says do_not_upload`;
-        return { kind: 'skip', code: SKIP_CODES[situation], message, rule: number };
+        const skip: MatchDecision = { kind: 'skip', code: SKIP_CODES[situation], message, rule: number };
+        return situation === 'single' ? { ...skip, recordId: found[0]!.id } : skip;
       }
       case 'next_rule':
         within = found.map((c) => c.id);

@@ -52,10 +52,6 @@ export const ROW_CODES = {
     kind: 'failed',
     meaning: 'A value does not fit the field type; the definition no longer matches the object.',
   },
-  WRITE_FAILED: {
-    kind: 'failed',
-    meaning: 'The record store rejected the write.',
-  },
   RELATED_RECORD_NOT_FOUND: {
     kind: 'warning',
     meaning: 'No related record was found for a relationship field, so the field was not written.',

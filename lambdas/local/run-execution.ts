@@ -48,9 +48,23 @@ export async function runExecution(
     return finalizeExecution(ports, executionId, { status: 'failed', error: toExecutionError(error) }, null);
   }
 
-  const outcome = await loadSteps(ports, execution, plan, onProgress);
+  let outcome: RunOutcome;
+  try {
+    outcome = await loadSteps(ports, execution, plan, onProgress);
+  } catch (error) {
+    outcome = { status: 'failed', error: toExecutionError(error), unprocessedCode: 'EXECUTION_FAILED' };
+  }
   onProgress({ stage: 'report', done: 0, total: 1 });
-  await buildReportStage(ports, executionId, plan, outcome);
+  try {
+    await buildReportStage(ports, executionId, plan, outcome);
+  } catch (error) {
+    // The rows were loaded; only the report is missing. The run still ends, as failed, with the reason.
+    const cause = toExecutionError(error);
+    outcome = {
+      status: 'failed',
+      error: { code: 'REPORT_FAILED', message: `The report could not be written: ${cause.message}` },
+    };
+  }
   return finalizeExecution(ports, executionId, outcome, plan);
 }
 

@@ -1,7 +1,6 @@
 import { ScError } from '../core/errors.ts';
 import type { ConnectorDefinition } from '../core/connector-schema.ts';
 import type { Execution } from '../core/model.ts';
-import type { ObjectDefinition } from '../core/object-schema.ts';
 import type { Ports } from './ports.ts';
 
 export interface ExecutionContext {
@@ -26,11 +25,4 @@ export async function loadContext(ports: Ports, executionId: string): Promise<Ex
     );
   }
   return { execution, definition: version.definition };
-}
-
-export async function loadObject(ports: Ports, apiName: string): Promise<ObjectDefinition> {
-  const object = await ports.connectors.getObject(apiName);
-  if (!object)
-    throw new ScError('OBJECT_NOT_FOUND', `Object "${apiName}" does not exist. Add objects/${apiName}.json.`);
-  return object;
 }

@@ -153,7 +153,8 @@ function applyDecision(decision: MatchDecision, d: DecisionContext): RowResult {
     return {
       ...base,
       outcome: 'skipped',
-      recordId: null,
+      // A row skipped on a single match still names that record, so later steps can relate to it.
+      recordId: decision.recordId ?? null,
       matchedRule: decision.rule,
       code: decision.code,
       warnings: [{ code: decision.code, message: decision.message }],

@@ -45,7 +45,7 @@ export async function runSqlStage(ports: Ports, executionId: string): Promise<Sq
       },
       secrets: {},
       outputDir,
-      limits: DEFAULT_SQL_LIMITS,
+      limits: { ...DEFAULT_SQL_LIMITS, ...definition.settings.sqlLimits },
     });
     for (const scope of result.scopes) {
       await ports.blobs.putFile(artifacts.sqlScope(executionId, scope.name), scope.path);

@@ -217,6 +217,21 @@ describe('checkConnector', () => {
       [{ path: 'variables[13].name', message: 'duplicate variable name "sku"; variables[4] already has it' }],
     ],
     [
+      'an unknown date inputFormat',
+      (d) => (d.variables[9]!.inputFormat = 'DD//MM'),
+      [
+        {
+          path: 'variables[9].inputFormat',
+          message: expect.stringContaining('unknown date inputFormat "DD//MM"'),
+        },
+      ],
+    ],
+    [
+      'a static value that does not parse',
+      (d) => d.variables.push({ name: 'when', type: 'date', value: 'someday' }),
+      [{ path: 'variables[13].value', message: expect.stringContaining('someday') }],
+    ],
+    [
       'a boolean list',
       (d) => (d.variables[10]!.array = { delimiter: ';' }),
       [

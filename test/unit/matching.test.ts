@@ -117,7 +117,7 @@ describe('matchRow', () => {
       'single match → do_not_upload',
       [rule('email', { onSingleMatch: 'do_not_upload' })],
       ['a@x'],
-      { kind: 'skip', code: 'SINGLE_MATCH_DO_NOT_UPLOAD', rule: 1 },
+      { kind: 'skip', code: 'SINGLE_MATCH_DO_NOT_UPLOAD', rule: 1, recordId: 'A' },
       [[0, 'a@x', null]],
     ],
     [

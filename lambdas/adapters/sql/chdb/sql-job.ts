@@ -22,14 +22,15 @@ const WIDE_INTEGER_TYPE = /^(?:Nullable\(|LowCardinality\()*U?Int(?:64|128|256)\
 /**
  * Settings for the JSONEachRow export of scopes, applied after the script so it cannot change them:
  * 64-bit integers and decimals as JSON numbers (wide integer columns holding unsafe values are
- * converted to strings first), `Date` as `YYYY-MM-DD`, `DateTime` as `YYYY-MM-DD HH:MM:SS` in UTC.
+ * converted to strings first), `Date` as `YYYY-MM-DD`, `DateTime` as ISO 8601 UTC with its `Z`, so a
+ * `datetime` variable never reads a SQL instant as local time in the connector's time zone.
  */
 const EXPORT_SETTINGS = [
   'output_format_json_quote_64bit_integers = 0',
   'output_format_json_quote_64bit_floats = 0',
   'output_format_json_quote_decimals = 0',
   'output_format_json_escape_forward_slashes = 0',
-  "date_time_output_format = 'simple'",
+  "date_time_output_format = 'iso'",
 ];
 
 /**
