@@ -5,9 +5,8 @@ import type { ExecutionPlan } from '../pipeline/artifacts.ts';
 import { buildReportStage, type RunOutcome } from '../pipeline/build-report.ts';
 import { loadContext, loadExecution } from '../pipeline/context.ts';
 import { finalizeExecution } from '../pipeline/finalize.ts';
-import { loadChunk } from '../pipeline/load-chunk.ts';
+import { loadChunk, newDryRunState } from '../pipeline/load-chunk.ts';
 import type { Ports } from '../pipeline/ports.ts';
-import { RecordOverlay } from '../pipeline/record-overlay.ts';
 import { resolveVariablesStage } from '../pipeline/resolve-variables.ts';
 import { runSqlStage } from '../pipeline/run-sql.ts';
 
@@ -30,6 +29,8 @@ export async function runExecution(
 ): Promise<Execution> {
   let execution = await loadExecution(ports, executionId);
   const connector = await ports.connectors.getConnector(execution.connectorId);
+  // Only a queued execution starts: one that ran, or was cancelled while it waited, is left as it is.
+  if (execution.status !== 'queued') return execution;
   if (!connector || !canStart(connector.status, execution.dryRun)) return execution;
   execution = await ports.executions.update(executionId, {
     status: 'running',
@@ -78,7 +79,7 @@ async function loadSteps(
   const scopeCounts = current.counts.scopes;
   // A dry run keeps every write in memory for the whole run, so later rows and steps see what earlier
   // ones would have written, and nothing reaches the store.
-  const dryRunOverlay = execution.dryRun ? new RecordOverlay(ports.records) : undefined;
+  const dryRun = execution.dryRun ? newDryRunState(ports) : undefined;
   const steps: StepCounts[] = plan.steps.map((s) => ({
     name: s.name,
     object: s.object,
@@ -108,7 +109,7 @@ async function loadSteps(
         break outer;
       }
       try {
-        const result = await loadChunk(ports, execution.id, stepIndex, chunk, { overlay: dryRunOverlay });
+        const result = await loadChunk(ports, execution.id, stepIndex, chunk, { dryRun });
         for (const key of ['created', 'updated', 'unchanged', 'skipped', 'failed'] as const)
           counts[key] += result[key];
         rowsDone += result.rows;

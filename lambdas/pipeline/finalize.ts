@@ -8,7 +8,7 @@ import type { Ports } from './ports.ts';
 /**
  * Ends an execution: its status and end time, the connector's status (live runs only), and — after a
  * successful or partly successful live run — the diff-check baseline: the hash and record id of every
- * row the run loaded (created, updated or unchanged).
+ * row the run loaded (created, updated or unchanged). A live run stopped during loading clears it.
  */
 export async function finalizeExecution(
   ports: Ports,
@@ -45,8 +45,11 @@ export async function finalizeExecution(
     }
   }
   const status = connectorStatusAfterRun(connector.status, outcome.status, execution.dryRun);
-  const baseline =
-    !execution.dryRun && loadedSomething && plan ? executionId : connector.diffBaselineExecutionId;
+  // A live run that reached the load stage but ended cancelled or failed may have changed records it
+  // never reported as loaded: the old baseline could then skip rows whose records no longer hold those
+  // values, so it is dropped and the next diff-checked run loads every row.
+  const reachedLoad = plan !== null && !execution.dryRun;
+  const baseline = reachedLoad ? (loadedSomething ? executionId : null) : connector.diffBaselineExecutionId;
   if (status !== connector.status || baseline !== connector.diffBaselineExecutionId) {
     await ports.connectors.updateConnector(connector.id, { status, diffBaselineExecutionId: baseline });
   }

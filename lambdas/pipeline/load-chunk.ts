@@ -22,12 +22,23 @@ export interface ChunkCounts {
   failed: number;
 }
 
+/**
+ * What a dry run keeps for its whole run instead of writing it: records (an overlay that is never
+ * flushed) and object definitions (options that `createOptions` adds). Live runs have none and write
+ * through to the stores at the end of every chunk.
+ */
+export interface DryRunState {
+  overlay: RecordOverlay;
+  /** Filled from the store by the first chunk, then changed in place. */
+  objects: Map<string, ObjectDefinition>;
+}
+
+export function newDryRunState(ports: Ports): DryRunState {
+  return { overlay: new RecordOverlay(ports.records), objects: new Map() };
+}
+
 export interface LoadChunkOptions {
-  /**
-   * A run-wide layer for dry runs: writes stay in it and are never flushed. Live runs leave it out and
-   * write through to the store at the end of the chunk.
-   */
-  overlay?: RecordOverlay;
+  dryRun?: DryRunState;
 }
 
 /**
@@ -46,7 +57,7 @@ export async function loadChunk(
   const plan = JSON.parse(await ports.blobs.readText(artifacts.plan(executionId))) as ExecutionPlan;
   const step = definition.loadSteps[stepIndex]!;
   const { scopeIndex } = plan.steps[stepIndex]!;
-  const objects = await loadObjects(ports);
+  const objects = options.dryRun ? await runObjects(ports, options.dryRun.objects) : await loadObjects(ports);
   const object = objects.get(step.object)!;
 
   const allRows = await readJsonlBlobAll<ResolvedRow>(
@@ -61,7 +72,7 @@ export async function loadChunk(
   const format = (value: ScalarValue, name: string) => formatScalar(value, variableDefs.get(name));
   const context: MappingContext = { object, mapping: step.mapping, objects, variables, format };
 
-  const overlay = options.overlay ?? new RecordOverlay(ports.records);
+  const overlay = options.dryRun?.overlay ?? new RecordOverlay(ports.records);
   const stepFields = step.matching.map((r) => (r.field === undefined ? null : findField(object, r.field)!));
   const keysByRow = rows.map((row) =>
     step.matching.map((rule, i) =>
@@ -127,7 +138,7 @@ export async function loadChunk(
     }
   }
 
-  if (!options.overlay) {
+  if (!options.dryRun) {
     await overlay.flush();
     if (JSON.stringify(object) !== objectBefore) await ports.connectors.putObject(object);
     await ports.events.publish(events);
@@ -328,6 +339,14 @@ async function prefetch(
 
 async function loadObjects(ports: Ports): Promise<Map<string, ObjectDefinition>> {
   return new Map((await ports.connectors.listObjects()).map((o) => [o.apiName, o]));
+}
+
+async function runObjects(
+  ports: Ports,
+  objects: Map<string, ObjectDefinition>,
+): Promise<Map<string, ObjectDefinition>> {
+  if (objects.size === 0) for (const [name, object] of await loadObjects(ports)) objects.set(name, object);
+  return objects;
 }
 
 /** The hash → record id map the previous successful live run left for this step; cached per process. */
