@@ -192,7 +192,7 @@ describe('the SQL environment', () => {
       file_name: 'vendors.csv',
       file_size: 1234,
       is_dry_run: true,
-      started_at: '2024-05-06 07:08:09.123',
+      started_at: '2024-05-06T07:08:09.123Z',
     });
     expect(await scopeRows(result, 'current_db')).toEqual([{ db: 'connector', tz: 'UTC' }]);
     const orders = result.scopes.find((s) => s.name === 'orders');

@@ -97,7 +97,12 @@ export async function writeReport(
   } catch (error) {
     // Read before destroying the file, which can make the zip fail too.
     const writeError = failure.error;
+    // Wait for the file to be closed: destroyed while still opening, it would appear after the rm.
+    const closed = output.closed
+      ? Promise.resolve()
+      : new Promise<void>((done) => output.once('close', () => done()));
     output.destroy();
+    await closed;
     await rm(path, { force: true });
     if (writeError === undefined) throw error;
     throw new ScError(
