@@ -1,10 +1,13 @@
 /**
  * The catalog benchmark: generates a messy catalog CSV of N rows (default 200,000; `--rows N` or
  * BENCH_ROWS), then runs the example connector on it twice in a fresh workspace — a dry run, then a
- * live run — and reports, per stage (SQL, variables, each load step, report), the wall time, rows per
- * second and the peak memory (RSS of this process, and of the SQL child process).
+ * live run, each in a process of its own — and reports, per stage (SQL, variables, each load step,
+ * report), the wall time, rows per second and the peak memory (RSS of the run's process, and of its SQL
+ * child process).
  */
+import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { promisify } from 'node:util';
 import { cp, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -15,6 +18,7 @@ import { registerExecution } from '../../lambdas/pipeline/register.ts';
 import { runExecution, type ProgressEvent } from '../../lambdas/local/run-execution.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+const execFileAsync = promisify(execFile);
 const argRows = process.argv.indexOf('--rows');
 const ROWS = Number(argRows > 0 ? process.argv[argRows + 1] : (process.env.BENCH_ROWS ?? 200_000));
 
@@ -133,25 +137,45 @@ function table(title: string, result: Awaited<ReturnType<typeof measureRun>>): s
   return lines.join('\n');
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'sc-bench-'));
-try {
-  await cp(join(ROOT, 'examples/catalog'), dir, {
-    recursive: true,
-    filter: (s) => !s.split(/[\\/]/).includes('.sc'),
-  });
-  // The bench runs the example connector with the default chunk size.
-  const connectorFile = join(dir, 'vendor_product_import/connector.json');
-  const connector = JSON.parse(await readFile(connectorFile, 'utf8'));
-  connector.settings.chunkSize = 1000;
-  await writeFile(connectorFile, JSON.stringify(connector));
-  const input = join(dir, 'catalog-bench.csv');
-  const t0 = performance.now();
-  await generateCatalog(input, ROWS);
-  console.log(
-    `Generated ${ROWS.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+/** `--run dry|live --dir <workspace>`: one measured run, in a process of its own, printed as JSON. */
+const runArg = process.argv.indexOf('--run');
+if (runArg > 0) {
+  const dir = process.argv[process.argv.indexOf('--dir') + 1]!;
+  const result = await measureRun(process.argv[runArg + 1] === 'dry', dir, join(dir, 'catalog-bench.csv'));
+  process.stdout.write(JSON.stringify({ ...result, execution: { status: result.execution.status } }) + '\n');
+} else {
+  const dir = await mkdtemp(join(tmpdir(), 'sc-bench-'));
+  try {
+    await cp(join(ROOT, 'examples/catalog'), dir, {
+      recursive: true,
+      filter: (s) => !s.split(/[\\/]/).includes('.sc'),
+    });
+    // The bench runs the example connector with the default chunk size.
+    const connectorFile = join(dir, 'vendor_product_import/connector.json');
+    const connector = JSON.parse(await readFile(connectorFile, 'utf8'));
+    connector.settings.chunkSize = 1000;
+    await writeFile(connectorFile, JSON.stringify(connector));
+    const t0 = performance.now();
+    await generateCatalog(join(dir, 'catalog-bench.csv'), ROWS);
+    console.log(
+      `Generated ${ROWS.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    // Each run in its own process, so its peak memory is its own.
+    console.log(table('Dry run', await runInChild('dry', dir)));
+    console.log(table('Live run', await runInChild('live', dir)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function runInChild(
+  mode: 'dry' | 'live',
+  dir: string,
+): Promise<Awaited<ReturnType<typeof measureRun>>> {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [join(ROOT, 'bin/bench.js'), '--run', mode, '--dir', dir],
+    { maxBuffer: 16 * 1024 * 1024 },
   );
-  console.log(table('Dry run', await measureRun(true, dir, input)));
-  console.log(table('Live run', await measureRun(false, dir, input)));
-} finally {
-  await rm(dir, { recursive: true, force: true });
+  return JSON.parse(stdout.trim().split('\n').pop()!);
 }
