@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { applyConnector, applyObjects, findWorkspace, loadObjects } from '../../lambdas/local/workspace.ts';
 import { openLocalRuntime } from '../../lambdas/local/runtime.ts';
-import { registerExecution } from '../../lambdas/pipeline/register.ts';
-import { runExecution, type ProgressEvent } from '../../lambdas/local/run-execution.ts';
+import type { ProgressEvent } from '../../lambdas/local/run-execution.ts';
+import { runLocally } from '../../lambdas/local/run-locally.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const execFileAsync = promisify(execFile);
@@ -69,24 +69,13 @@ async function measureRun(dryRun: boolean, workspaceDir: string, inputPath: stri
   try {
     const objects = await loadObjects(workspace);
     await applyObjects(runtime.ports.connectors, objects);
-    const { connector } = await applyConnector(
+    const applied = await applyConnector(
       runtime.ports.connectors,
       workspace,
       join(workspaceDir, 'vendor_product_import'),
       objects,
       runtime.ports.clock,
     );
-    if (!dryRun && connector.status === 'setup') {
-      await runtime.ports.connectors.updateConnector(connector.id, { status: 'operational' });
-    }
-    const registered = await registerExecution(runtime.ports, {
-      connectorRef: connector.id,
-      input: { path: inputPath },
-      dryRun,
-      trigger: 'upload',
-      initiatedBy: 'bench',
-    });
-
     let peakRss = process.memoryUsage().rss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
     const marks: Array<{ label: string; at: number }> = [];
@@ -97,7 +86,15 @@ async function measureRun(dryRun: boolean, workspaceDir: string, inputPath: stri
       if (label !== lastLabel) marks.push({ label, at: performance.now() });
       lastLabel = label;
     };
-    const execution = await runExecution(runtime.ports, registered.id, onProgress);
+    const { execution } = await runLocally(runtime.ports, {
+      connector: applied.connector,
+      definition: applied.version.definition,
+      objects: new Map(objects.map((o) => [o.apiName, o])),
+      inputPath,
+      dryRun,
+      initiatedBy: 'bench',
+      onProgress,
+    });
     const ended = performance.now();
     clearInterval(sampler);
 

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import type { ConnectorDefinitionInput } from '../../lambdas/core/connector-schema.ts';
-import { activationIssues } from '../../lambdas/core/definition-checks.ts';
-import { DefinitionError } from '../../lambdas/core/errors.ts';
 import type { Execution, StepCounts, StoredRecord } from '../../lambdas/core/model.ts';
 import type { ObjectDefinition, ObjectDefinitionInput } from '../../lambdas/core/object-schema.ts';
-import { runExecution, type ProgressEvent } from '../../lambdas/local/run-execution.ts';
+import type { ProgressEvent } from '../../lambdas/local/run-execution.ts';
+import { runLocally } from '../../lambdas/local/run-locally.ts';
 import { openLocalRuntime, type LocalRuntime } from '../../lambdas/local/runtime.ts';
 import {
   applyConnector,
@@ -18,7 +17,6 @@ import {
   type AppliedConnector,
   type WorkspaceLocation,
 } from '../../lambdas/local/workspace.ts';
-import { registerExecution } from '../../lambdas/pipeline/register.ts';
 import type { Ports } from '../../lambdas/pipeline/ports.ts';
 import type { RecordEvent } from '../../lambdas/ports/event-publisher.ts';
 
@@ -149,30 +147,22 @@ export async function openPipelineWorkspace(objects: readonly ObjectSpec[] = [])
     apply,
     async run(folder, input, options = {}) {
       const applied = await apply(folder);
-      let { connector } = applied;
-      if (!options.dryRun && options.activate !== false && connector.status === 'setup') {
-        const objectsByName = new Map((await ports.connectors.listObjects()).map((o) => [o.apiName, o]));
-        const issues = activationIssues(applied.version.definition, objectsByName);
-        if (issues.length > 0)
-          throw new DefinitionError(`connector ${connector.apiName} cannot be activated`, issues);
-        connector = await ports.connectors.updateConnector(connector.id, { status: 'operational' });
-      }
       const inputPath = join(dir, folder, 'data', input.name);
       await writeFile(inputPath, input.content);
-      const registered = await registerExecution(ports, {
-        connectorRef: connector.id,
-        input: { path: inputPath },
+      const onProgress = options.onProgress;
+      const { execution, connector } = await runLocally(ports, {
+        connector: applied.connector,
+        definition: applied.version.definition,
+        objects: new Map((await ports.connectors.listObjects()).map((o) => [o.apiName, o])),
+        inputPath,
         dryRun: options.dryRun ?? false,
         ...(options.diffCheck === undefined ? {} : { diffCheck: options.diffCheck }),
-        trigger: 'upload',
         initiatedBy: 'test',
+        activate: options.activate !== false,
+        ...(onProgress
+          ? { onProgress: (event: ProgressEvent, id: string) => onProgress(event, ports, id) }
+          : {}),
       });
-      const onProgress = options.onProgress;
-      const execution = await runExecution(
-        ports,
-        registered.id,
-        onProgress ? (event) => onProgress(event, ports, registered.id) : undefined,
-      );
       return {
         execution,
         applied: { connector, version: applied.version },

@@ -1,12 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { activationIssues } from '../../core/definition-checks.ts';
-import { DefinitionError, UsageError } from '../../core/errors.ts';
+import { UsageError } from '../../core/errors.ts';
 import { exitCodeFor } from '../../core/execution-status.ts';
 import type { Execution } from '../../core/model.ts';
-import { registerExecution } from '../../pipeline/register.ts';
-import { runExecution, type ProgressEvent } from '../run-execution.ts';
+import type { ProgressEvent } from '../run-execution.ts';
+import { runLocally } from '../run-locally.ts';
 import { openWorkspaceConnector } from './session.ts';
 
 export interface RunOptions {
@@ -32,26 +31,17 @@ export async function runCommand(dir: string, options: RunOptions): Promise<numb
   const session = await openWorkspaceConnector(dir, options.workspace);
   try {
     const { ports } = session.runtime;
-    let { connector } = session.applied;
-    const { version } = session.applied;
-    // A workspace connector is its own definition: a live run of a new connector activates it first,
-    // through the same checks as the API's activation.
-    if (!options.dryRun && connector.status === 'setup') {
-      const issues = activationIssues(version.definition, session.objects);
-      if (issues.length > 0)
-        throw new DefinitionError(`connector ${connector.apiName}`, issues, 'cannot be activated');
-      connector = await ports.connectors.updateConnector(connector.id, { status: 'operational' });
-    }
-    const registered = await registerExecution(ports, {
-      connectorRef: connector.id,
-      input: { path: inputPath },
+    const progress = options.json ? { update: () => {} } : progressPrinter();
+    const { execution } = await runLocally(ports, {
+      connector: session.applied.connector,
+      definition: session.applied.version.definition,
+      objects: session.objects,
+      inputPath,
       dryRun: options.dryRun,
       ...(options.diffCheck === undefined ? {} : { diffCheck: options.diffCheck }),
-      trigger: 'upload',
       initiatedBy: `cli:${process.env.USER ?? 'local'}`,
+      onProgress: progress.update,
     });
-    const progress = options.json ? { update: () => {} } : progressPrinter();
-    const execution = await runExecution(ports, registered.id, progress.update);
     if ('stop' in progress) progress.stop?.();
     const reportPath = execution.reportKey ? ports.blobs.location(execution.reportKey) : null;
     if (options.json) {
