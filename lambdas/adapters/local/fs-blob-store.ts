@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { access, copyFile, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { assertBlobKey } from '../../core/blob-keys.ts';
 import { ScError } from '../../core/errors.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
 
@@ -13,9 +14,7 @@ export class FsBlobStore implements BlobStore {
   constructor(private readonly root: string) {}
 
   private path(key: string): string {
-    if (key.split('/').some((part) => part === '..' || part === '')) {
-      throw new ScError('INVALID_KEY', `Blob key "${key}" is not a plain relative path.`);
-    }
+    assertBlobKey(key);
     return join(this.root, ...key.split('/'));
   }
 
