@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { TABLE_DESIGNS, type TableDesign } from '../lambdas/adapters/aws/dynamodb-tables.ts';
 
@@ -20,8 +21,9 @@ export interface StorageProps {
 /**
  * Where the platform keeps its state (DESIGN "AWS topology"): the control and records tables, on-demand
  * with point-in-time recovery, keyed exactly as the local stand-in (`TABLE_DESIGNS`); the versioned
- * ingest bucket (`drops/<apiName>/…`, presigned uploads) and the artifacts bucket. Everything is
- * encrypted, buckets block public access and refuse plain HTTP.
+ * ingest bucket (`drops/<apiName>/…`, presigned uploads) and the artifacts bucket, both writing server
+ * access logs to a log bucket. Everything is encrypted, buckets block public access, disable ACLs and
+ * refuse plain HTTP, and the whole construct passes cdk-nag's AwsSolutions pack without suppressions.
  */
 export class Storage extends Construct {
   readonly controlTable: dynamodb.TableV2;
@@ -31,12 +33,17 @@ export class Storage extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
+    // S3 log delivery through a bucket policy instead of the legacy LogDeliveryWrite ACL, so the log bucket
+    // keeps ACLs disabled (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
+    // Set here, before any child exists, so it holds whatever the app's feature flags say.
+    this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.controlTable = this.table('ControlTable', TABLE_DESIGNS.control, removalPolicy);
     this.recordsTable = this.table('RecordsTable', TABLE_DESIGNS.records, removalPolicy);
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       removalPolicy,

@@ -1,14 +1,25 @@
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, Aspects } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_DESIGNS } from '../../lambdas/adapters/aws/dynamodb-tables.ts';
 import { SmartConnectorStack } from '../../lib/smart-connector-stack.ts';
 
 describe('the CDK stack (offline synth, no account)', () => {
   let template: Template;
+  let annotations: Annotations;
   beforeAll(() => {
     const app = new App();
-    template = Template.fromStack(new SmartConnectorStack(app, 'Test'));
+    const stack = new SmartConnectorStack(app, 'Test');
+    Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+    template = Template.fromStack(stack);
+    annotations = Annotations.fromStack(stack);
+  });
+
+  it('passes the cdk-nag AwsSolutions pack: no unsuppressed errors or warnings', () => {
+    const awsSolutions = Match.stringLikeRegexp('AwsSolutions-.*');
+    expect(annotations.findError('*', awsSolutions)).toEqual([]);
+    expect(annotations.findWarning('*', awsSolutions)).toEqual([]);
   });
 
   it('has the control and records tables keyed as the local stand-in, on demand, with PITR and encryption', () => {
@@ -60,6 +71,25 @@ describe('the CDK stack (offline synth, no account)', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('delivers server access logs through a bucket policy, with ACLs disabled on every bucket', () => {
+    template.allResourcesProperties('AWS::S3::Bucket', { AccessControl: Match.absent() });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LoggingConfiguration: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+            Action: 's3:PutObject',
+          }),
         ]),
       },
     });
