@@ -139,4 +139,21 @@ export interface Execution {
   sqlOutputKey: string | null;
   reportKey: string | null;
   cancelRequested: boolean;
+  /** The execution-ended webhook, once the run ended with a URL set: how delivery ended, and every attempt. */
+  webhook?: WebhookDelivery | null;
+}
+
+export interface WebhookAttempt {
+  at: string;
+  durationMs: number;
+  /** `http` with its status, `network` with a message, or `refused` (a target address that is not allowed). */
+  outcome:
+    | { kind: 'http'; status: number }
+    | { kind: 'network'; message: string }
+    | { kind: 'refused'; reason: string };
+}
+
+export interface WebhookDelivery {
+  status: 'delivered' | 'rejected' | 'expired' | 'refused' | 'pending';
+  attempts: WebhookAttempt[];
 }

@@ -1,11 +1,12 @@
 import { canStart, finalExecutionStatus } from '../core/execution-status.ts';
 import { ScError, errorMessage } from '../core/errors.ts';
-import type { Execution, StepCounts } from '../core/model.ts';
+import { TERMINAL_STATUSES, type Execution, type StepCounts } from '../core/model.ts';
 import type { ExecutionPlan } from '../pipeline/artifacts.ts';
 import { buildReportStage, type RunOutcome } from '../pipeline/build-report.ts';
 import { loadContext, loadExecution } from '../pipeline/context.ts';
 import { finalizeExecution } from '../pipeline/finalize.ts';
 import { loadChunk, newDryRunState } from '../pipeline/load-chunk.ts';
+import { notifyExecutionEnded } from '../pipeline/notify.ts';
 import type { Ports } from '../pipeline/ports.ts';
 import { resolveVariablesStage } from '../pipeline/resolve-variables.ts';
 import { runSqlStage } from '../pipeline/run-sql.ts';
@@ -19,13 +20,22 @@ export interface ProgressEvent {
 
 /**
  * Runs one registered execution through every stage in this process, in the order the state machine
- * runs them: SQL → variables → each load step chunk by chunk → report → finalize. Returns the ended
- * execution, or the still-queued one when the connector cannot start live runs now.
+ * runs them: SQL → variables → each load step chunk by chunk → report → finalize → notify (webhook and
+ * emails). Returns the ended execution, or the still-queued one when the connector cannot start live runs.
  */
 export async function runExecution(
   ports: Ports,
   executionId: string,
   onProgress: (event: ProgressEvent) => void = () => {},
+): Promise<Execution> {
+  const execution = await runToEnd(ports, executionId, onProgress);
+  return TERMINAL_STATUSES.has(execution.status) ? notifyExecutionEnded(ports, executionId) : execution;
+}
+
+async function runToEnd(
+  ports: Ports,
+  executionId: string,
+  onProgress: (event: ProgressEvent) => void,
 ): Promise<Execution> {
   let execution = await loadExecution(ports, executionId);
   const connector = await ports.connectors.getConnector(execution.connectorId);

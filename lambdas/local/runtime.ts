@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DynamoDbControlStore } from '../adapters/aws/dynamodb-control-store.ts';
 import { DynamoDbRecordStore } from '../adapters/aws/dynamodb-record-store.ts';
 import { LOCAL_TABLE_NAMES } from '../adapters/aws/dynamodb-tables.ts';
+import { EmlOutboxMailer } from '../adapters/local/eml-outbox-mailer.ts';
 import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 import { JsonlEventLog } from '../adapters/local/jsonl-event-log.ts';
 import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
@@ -21,7 +22,8 @@ export interface LocalRuntime {
 /**
  * Boots the embedded runtime for a workspace: the DynamoDB stand-in persisted in `.sc/dynamodb`, reached
  * through the same DynamoDB adapters AWS uses; blobs under `.sc/blobs`; record events in
- * `.sc/events.jsonl`; chDB in a child process per execution.
+ * `.sc/events.jsonl`; notification emails as `.eml` files in `.sc/outbox`; chDB in a child process per
+ * execution.
  */
 export async function openLocalRuntime(workspace: WorkspaceLocation): Promise<LocalRuntime> {
   const state = workspace.stateDir;
@@ -42,6 +44,13 @@ export async function openLocalRuntime(workspace: WorkspaceLocation): Promise<Lo
     sql: sqlEngine,
     events: new JsonlEventLog(join(state, 'events.jsonl')),
     clock: systemClock,
+    mailer: new EmlOutboxMailer({
+      dir: join(state, 'outbox'),
+      from: 'SmartConnector <smartconnector@localhost>',
+      clock: systemClock,
+    }),
+    // Local development: receivers on this machine are fine, and `sc run` waits up to 30 s for delivery.
+    notifications: { allowLoopback: true, maxWebhookWaitSeconds: 30 },
     tmpDir: join(state, 'tmp'),
   };
   return {

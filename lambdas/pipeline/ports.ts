@@ -3,6 +3,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { ConnectorStore } from '../ports/connector-store.ts';
 import type { EventPublisher } from '../ports/event-publisher.ts';
 import type { ExecutionStore } from '../ports/execution-store.ts';
+import type { Mailer } from '../ports/mailer.ts';
 import type { RecordStore } from '../ports/record-store.ts';
 import type { SqlEngine } from '../ports/sql-engine.ts';
 
@@ -15,6 +16,14 @@ export interface Ports {
   sql: SqlEngine;
   events: EventPublisher;
   clock: Clock;
+  mailer: Mailer;
+  /** How the execution-ended webhook may be delivered from this runtime. */
+  notifications: {
+    /** Loopback targets are allowed (local development); in AWS they are refused. */
+    allowLoopback: boolean;
+    /** How long a run waits for the webhook to be delivered before leaving it `pending`. */
+    maxWebhookWaitSeconds: number;
+  };
   /** Scratch space for files a stage builds before storing them. */
   tmpDir: string;
 }
