@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ScError } from '../../core/errors.ts';
+import { parseMailbox, parseRecipients } from '../../core/mailbox.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { MailMessage, Mailer } from '../../ports/mailer.ts';
 
@@ -30,9 +30,7 @@ export class EmlOutboxMailer implements Mailer {
   }
 
   async send(message: MailMessage): Promise<void> {
-    if (message.to.length === 0) {
-      throw new ScError('INVALID_ARGUMENT', 'An email needs at least one recipient.');
-    }
+    parseRecipients(message.to);
     const now = this.clock.now();
     const stamp = now.toISOString().replace(/[-:.]/g, '');
     const random = randomBytes(6).toString('hex');
@@ -58,17 +56,9 @@ export class EmlOutboxMailer implements Mailer {
 
 const CRLF = '\r\n';
 
-/** Anything that could break out of the header or address: whitespace, brackets, separators. */
-const ADDRESS = /^[^\s<>,;"()[\]\\@]+@[^\s<>,;"()[\]\\@]+$/;
-
 /** `address` or `Display Name <address>` as a header value; the name quoted or RFC 2047 encoded. */
 function formatMailbox(raw: string): { address: string; header: string } {
-  const named = /^\s*(.*?)\s*<([^<>]*)>\s*$/.exec(raw);
-  const address = (named?.[2] ?? raw).trim();
-  if (!ADDRESS.test(address)) {
-    throw new ScError('INVALID_ARGUMENT', `"${raw}" is not an email address; write "name@example.com".`);
-  }
-  const name = named?.[1]?.replace(/[\r\n]+/g, ' ') ?? '';
+  const { name, address } = parseMailbox(raw);
   if (name === '') return { address, header: address };
   const phrase = isAscii(name) ? `"${name.replace(/["\\]/g, '\\$&')}"` : encodeHeaderText(name);
   return { address, header: `${phrase} <${address}>` };
