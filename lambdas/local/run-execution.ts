@@ -11,6 +11,12 @@ import type { Ports } from '../pipeline/ports.ts';
 import { resolveVariablesStage } from '../pipeline/resolve-variables.ts';
 import { runSqlStage } from '../pipeline/run-sql.ts';
 
+/**
+ * Called as the run moves on. A listener may return a promise: the run waits for it, so a listener that
+ * requests a cancel is seen at the very next chunk boundary.
+ */
+export type ProgressListener = (event: ProgressEvent) => void | Promise<void>;
+
 export interface ProgressEvent {
   stage: 'sql' | 'variables' | 'load' | 'report';
   step?: { index: number; name: string; count: number };
@@ -26,17 +32,13 @@ export interface ProgressEvent {
 export async function runExecution(
   ports: Ports,
   executionId: string,
-  onProgress: (event: ProgressEvent) => void = () => {},
+  onProgress: ProgressListener = () => {},
 ): Promise<Execution> {
   const execution = await runToEnd(ports, executionId, onProgress);
   return TERMINAL_STATUSES.has(execution.status) ? notifyExecutionEnded(ports, executionId) : execution;
 }
 
-async function runToEnd(
-  ports: Ports,
-  executionId: string,
-  onProgress: (event: ProgressEvent) => void,
-): Promise<Execution> {
+async function runToEnd(ports: Ports, executionId: string, onProgress: ProgressListener): Promise<Execution> {
   let execution = await loadExecution(ports, executionId);
   const connector = await ports.connectors.getConnector(execution.connectorId);
   // Only a queued execution starts: one that ran, or was cancelled while it waited, is left as it is.
@@ -50,9 +52,9 @@ async function runToEnd(
 
   let plan: ExecutionPlan;
   try {
-    onProgress({ stage: 'sql', done: 0, total: 1 });
+    await onProgress({ stage: 'sql', done: 0, total: 1 });
     const sql = await runSqlStage(ports, executionId);
-    onProgress({ stage: 'variables', done: 0, total: 1 });
+    await onProgress({ stage: 'variables', done: 0, total: 1 });
     plan = await resolveVariablesStage(ports, executionId, sql);
   } catch (error) {
     // SPEC §4: a SQL (or variable-stage) failure fails the execution with no report; the input is kept.
@@ -65,7 +67,7 @@ async function runToEnd(
   } catch (error) {
     outcome = { status: 'failed', error: toExecutionError(error), unprocessedCode: 'EXECUTION_FAILED' };
   }
-  onProgress({ stage: 'report', done: 0, total: 1 });
+  await onProgress({ stage: 'report', done: 0, total: 1 });
   try {
     await buildReportStage(ports, executionId, plan, outcome);
   } catch (error) {
@@ -83,7 +85,7 @@ async function loadSteps(
   ports: Ports,
   execution: Execution,
   plan: ExecutionPlan,
-  onProgress: (event: ProgressEvent) => void,
+  onProgress: ProgressListener,
 ): Promise<RunOutcome> {
   const { definition, execution: current } = await loadContext(ports, execution.id);
   const scopeCounts = current.counts.scopes;
@@ -128,7 +130,7 @@ async function loadSteps(
         break outer;
       }
       chunksDone++;
-      onProgress({
+      await onProgress({
         stage: 'load',
         step: { index: stepIndex, name: step.name, count: plan.steps.length },
         done: chunksDone,

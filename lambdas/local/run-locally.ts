@@ -23,7 +23,7 @@ export interface LocalRunRequest {
    * connector is its own definition. Default true; false leaves the live run queued, as the API would.
    */
   activate?: boolean;
-  onProgress?: (event: ProgressEvent, executionId: string) => void;
+  onProgress?: (event: ProgressEvent, executionId: string) => void | Promise<void>;
 }
 
 /** One upload run on the local runtime, as `sc run` does it: activate if new, register, run to the end. */

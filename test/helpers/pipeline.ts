@@ -46,7 +46,7 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Overrides the connector's `diffCheck` setting for this run. */
   diffCheck?: boolean;
-  onProgress?: (event: ProgressEvent, ports: Ports, executionId: string) => void;
+  onProgress?: (event: ProgressEvent, ports: Ports, executionId: string) => void | Promise<void>;
   /**
    * A live run of a connector in `setup` activates it first, as `sc run` does. Default true; false leaves
    * the status alone (the run then stays queued).

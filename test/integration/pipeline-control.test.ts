@@ -135,8 +135,10 @@ describe('cancelling', () => {
     let cancel: Promise<unknown> | undefined;
     const { execution, step } = await ws.run('cancel', csvInput('in.csv', ['name', 'qty'], ...rows(6)), {
       onProgress: (event, ports, id) => {
-        if (event.stage === 'load' && event.done === 1)
+        if (event.stage === 'load' && event.done === 1) {
           cancel = ports.executions.update(id, { cancelRequested: true });
+          return cancel.then(() => undefined);
+        }
       },
     });
     await cancel;
@@ -370,8 +372,10 @@ describe('the diff-check baseline', () => {
       csvInput('in.csv', ['name', 'qty'], ['R1', '10'], ['R2', '20']),
       {
         onProgress: (event, ports, id) => {
-          if (event.stage === 'load' && event.done === 1)
+          if (event.stage === 'load' && event.done === 1) {
             cancel = ports.executions.update(id, { cancelRequested: true });
+            return cancel.then(() => undefined);
+          }
         },
       },
     );
