@@ -1,6 +1,6 @@
 /**
  * Which execution-ended webhook targets may be called (SPEC §7, docs/webhook.md). In AWS only public
- * addresses are; the local runtime (`sc run`, `sc serve`) also allows loopback, for development. This file
+ * addresses are; the local runtime (`sc run`) also allows loopback, for development. This file
  * only classifies addresses and URLs; resolving a host and sending are in pipeline/deliver-webhook.ts.
  */
 

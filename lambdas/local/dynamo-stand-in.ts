@@ -168,7 +168,7 @@ function workspaceBusy(location: string, cause?: unknown): ScError {
   return new ScError(
     'WORKSPACE_BUSY',
     `Another sc process is using this workspace (its database ${location} is locked). Wait for that ` +
-      '`sc run` or `sc serve` to finish, or stop it, then try again.',
+      '`sc run` to finish, or stop it, then try again.',
     { retryable: true, ...(cause === undefined ? {} : { cause }) },
   );
 }
