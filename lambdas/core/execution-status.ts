@@ -1,4 +1,12 @@
-import type { ConnectorStatus, ExecutionCounts, ExecutionStatus } from './model.ts';
+import type {
+  ConnectorStatus,
+  Execution,
+  ExecutionCounts,
+  ExecutionError,
+  ExecutionStatus,
+  RunStop,
+  StepCounts,
+} from './model.ts';
 
 /**
  * How an execution ended (SPEC §7): cancelled wins, then an execution-level error fails it; otherwise
@@ -46,4 +54,48 @@ export function exitCodeFor(status: ExecutionStatus): number {
     default:
       return 1;
   }
+}
+
+/** How a run ended, as the report, the execution and the webhook tell it. */
+export interface RunOutcome {
+  status: ExecutionStatus;
+  error: ExecutionError | null;
+  /** Why rows a run never reached are unprocessed: `CANCELLED`, `STOP_RULE`, `EXECUTION_FAILED`. */
+  unprocessedCode?: string;
+}
+
+/**
+ * How a run ended, from what its execution records: a stop during loading (cancel, stop rule, failed
+ * chunk) first, then an execution-level error (SQL or variables), otherwise the row counts decide.
+ */
+export function runOutcome(execution: Pick<Execution, 'error' | 'stop' | 'counts'>): RunOutcome {
+  const { stop } = execution;
+  if (stop) {
+    return {
+      status: stop.code === 'CANCELLED' ? 'cancelled' : 'failed',
+      error: stop.error,
+      unprocessedCode: stop.code,
+    };
+  }
+  if (execution.error) return { status: 'failed', error: execution.error };
+  return {
+    status: finalExecutionStatus({ cancelled: false, failed: false, counts: execution.counts }),
+    error: null,
+  };
+}
+
+/**
+ * SPEC §7's stop rule: a step that has failed more than `maxFailedRowsPercent` of the rows it processed
+ * stops the run. Null while the step is within the limit, or when no limit is set.
+ */
+export function stopRuleBreach(step: StepCounts, limit: number | undefined): RunStop | null {
+  const processed = step.created + step.updated + step.unchanged + step.skipped + step.failed;
+  if (limit === undefined || processed === 0 || (step.failed / processed) * 100 <= limit) return null;
+  return {
+    code: 'STOP_RULE',
+    error: {
+      code: 'STOP_RULE',
+      message: `Step "${step.name}" failed ${step.failed} of ${processed} rows, more than maxFailedRowsPercent (${limit}%); the run stopped.`,
+    },
+  };
 }

@@ -139,8 +139,21 @@ export interface Execution {
   sqlOutputKey: string | null;
   reportKey: string | null;
   cancelRequested: boolean;
+  /**
+   * Why loading stopped before the end, once it has: a cancel seen at a chunk boundary, the stop rule, or
+   * a chunk that failed. Absent or null while loading runs (or ran) to the end.
+   */
+  stop?: RunStop | null;
   /** The execution-ended webhook, once the run ended with a URL set: how delivery ended, and every attempt. */
   webhook?: WebhookDelivery | null;
+  /** True once the execution-ended webhook and emails were sent (whatever their outcome). */
+  notified?: boolean;
+}
+
+export interface RunStop {
+  /** Also the code of every row the run never reached (`unprocessed`). */
+  code: 'CANCELLED' | 'STOP_RULE' | 'EXECUTION_FAILED';
+  error: ExecutionError | null;
 }
 
 export interface WebhookAttempt {

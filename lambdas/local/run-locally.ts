@@ -3,10 +3,10 @@ import { activationIssues } from '../core/definition-checks.ts';
 import { DefinitionError } from '../core/errors.ts';
 import type { Execution } from '../core/model.ts';
 import type { ObjectDefinition } from '../core/object-schema.ts';
-import type { Ports } from '../pipeline/ports.ts';
 import { registerExecution } from '../pipeline/register.ts';
 import type { ConnectorRecord } from '../ports/connector-store.ts';
 import { runExecution, type ProgressEvent } from './run-execution.ts';
+import type { LocalRuntime } from './runtime.ts';
 
 export interface LocalRunRequest {
   connector: ConnectorRecord;
@@ -28,9 +28,10 @@ export interface LocalRunRequest {
 
 /** One upload run on the local runtime, as `sc run` does it: activate if new, register, run to the end. */
 export async function runLocally(
-  ports: Ports,
+  runtime: LocalRuntime,
   request: LocalRunRequest,
 ): Promise<{ execution: Execution; connector: ConnectorRecord }> {
+  const { ports } = runtime;
   let { connector } = request;
   if (!request.dryRun && request.activate !== false && connector.status === 'setup') {
     const issues = activationIssues(request.definition, request.objects);
@@ -48,7 +49,7 @@ export async function runLocally(
   });
   const onProgress = request.onProgress;
   const execution = await runExecution(
-    ports,
+    runtime,
     registered.id,
     onProgress ? (event) => onProgress(event, registered.id) : undefined,
   );

@@ -13,6 +13,9 @@ export const artifacts = {
   resultsChunk: (id: string, stepIndex: number, chunk: number) =>
     `executions/${id}/results/${stepIndex}/${pad(chunk)}.jsonl`,
   baseline: (id: string, stepIndex: number) => `executions/${id}/baseline/${stepIndex}.tsv`,
+  /** A dry run's would-be writes, saved where an invocation stopped: before chunk `nextChunk` of a step. */
+  dryRunState: (id: string, stepIndex: number, nextChunk: number) =>
+    `executions/${id}/dry-run/${stepIndex}-${pad(nextChunk)}.json`,
   report: (id: string) => `executions/${id}/report.xlsx`,
 };
 

@@ -1,4 +1,5 @@
-import type { ExecutionError, ExecutionStatus, ResolvedRow, RowResult } from '../core/model.ts';
+import type { RunOutcome } from '../core/execution-status.ts';
+import type { ResolvedRow, RowResult } from '../core/model.ts';
 import { findField } from '../core/object-schema.ts';
 import { writeReport, type ReportInput } from '../adapters/report/xlsx-report-writer.ts';
 import { artifacts, type ExecutionPlan } from './artifacts.ts';
@@ -6,12 +7,7 @@ import { loadContext } from './context.ts';
 import { readJsonlBlob } from './jsonl.ts';
 import type { Ports } from './ports.ts';
 
-export interface RunOutcome {
-  status: ExecutionStatus;
-  error: ExecutionError | null;
-  /** Why rows a run never reached are unprocessed: `CANCELLED`, `STOP_RULE`, `EXECUTION_FAILED`. */
-  unprocessedCode?: string;
-}
+export type { RunOutcome };
 
 /**
  * Writes the XLSX report (SPEC §7) from the stored SQL output, resolved rows and row results, streaming

@@ -1,7 +1,7 @@
 import { connectorStatusAfterRun } from '../core/execution-status.ts';
 import type { Execution, RowResult } from '../core/model.ts';
 import { artifacts, type ExecutionPlan } from './artifacts.ts';
-import type { RunOutcome } from './build-report.ts';
+import type { RunOutcome } from '../core/execution-status.ts';
 import { readJsonlBlob } from './jsonl.ts';
 import type { Ports } from './ports.ts';
 

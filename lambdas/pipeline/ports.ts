@@ -1,9 +1,11 @@
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { ConcurrencySlots } from '../ports/concurrency-slots.ts';
 import type { ConnectorStore } from '../ports/connector-store.ts';
 import type { EventPublisher } from '../ports/event-publisher.ts';
 import type { ExecutionStore } from '../ports/execution-store.ts';
 import type { Mailer } from '../ports/mailer.ts';
+import type { Orchestrator } from '../ports/orchestrator.ts';
 import type { RecordStore } from '../ports/record-store.ts';
 import type { SqlEngine } from '../ports/sql-engine.ts';
 
@@ -17,6 +19,10 @@ export interface Ports {
   events: EventPublisher;
   clock: Clock;
   mailer: Mailer;
+  /** Per-connector concurrency slots for live runs. */
+  slots: ConcurrencySlots;
+  /** Starts the pipeline state machine for a dispatched execution. */
+  orchestrator: Orchestrator;
   /** How the execution-ended webhook may be delivered from this runtime. */
   notifications: {
     /** Loopback targets are allowed (local development); in AWS they are refused. */

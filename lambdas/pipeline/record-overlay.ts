@@ -5,6 +5,12 @@ import type { RecordStore, RecordWrite } from '../ports/record-store.ts';
 
 type KeyIndex = Map<string, Set<string>>;
 
+export interface OverlaySnapshot {
+  objects: ObjectDefinition[];
+  /** [object api name, record as written], in write order. */
+  writes: Array<[string, StoredRecord]>;
+}
+
 /**
  * An in-memory layer over a RecordStore. Reads see the layer's own writes on top of the store, so a row
  * sees what earlier rows of the same run created or changed. `flush()` writes the layer through in one
@@ -91,6 +97,24 @@ export class RecordOverlay {
         ids.add(record.id);
       }
     }
+  }
+
+  /**
+   * The layer's writes, as plain data: what a dry run carries from one invocation to the next. `replay`
+   * on a fresh layer over the same store rebuilds what its peeks see.
+   */
+  snapshot(): OverlaySnapshot {
+    return {
+      objects: [...this.objects.values()],
+      writes: [...this.written].flatMap(([object, writes]) =>
+        [...writes.values()].map(({ record }) => [object, record] as [string, StoredRecord]),
+      ),
+    };
+  }
+
+  replay(snapshot: OverlaySnapshot): void {
+    const objects = new Map(snapshot.objects.map((o) => [o.apiName, o]));
+    for (const [object, record] of snapshot.writes) this.write(objects.get(object)!, record);
   }
 
   /** Writes every pending record through to the store, then forgets them (they are now the base). */

@@ -86,7 +86,7 @@ async function measureRun(dryRun: boolean, workspaceDir: string, inputPath: stri
       if (label !== lastLabel) marks.push({ label, at: performance.now() });
       lastLabel = label;
     };
-    const { execution } = await runLocally(runtime.ports, {
+    const { execution } = await runLocally(runtime, {
       connector: applied.connector,
       definition: applied.version.definition,
       objects: new Map(objects.map((o) => [o.apiName, o])),

@@ -108,7 +108,7 @@ export async function openPipelineWorkspace(objects: readonly ObjectSpec[] = [])
   const workspace = findWorkspace({ explicit: dir, from: dir });
   let runtime: LocalRuntime;
   try {
-    runtime = await openLocalRuntime(workspace);
+    runtime = await openLocalRuntime(workspace, { retryIntervalMs: 0 });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
@@ -150,7 +150,7 @@ export async function openPipelineWorkspace(objects: readonly ObjectSpec[] = [])
       const inputPath = join(dir, folder, 'data', input.name);
       await writeFile(inputPath, input.content);
       const onProgress = options.onProgress;
-      const { execution, connector } = await runLocally(ports, {
+      const { execution, connector } = await runLocally(runtime, {
         connector: applied.connector,
         definition: applied.version.definition,
         objects: new Map((await ports.connectors.listObjects()).map((o) => [o.apiName, o])),

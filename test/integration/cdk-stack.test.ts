@@ -3,14 +3,17 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_DESIGNS } from '../../lambdas/adapters/aws/dynamodb-tables.ts';
+import { renderPipelineAsl } from '../../lib/render-asl.ts';
 import { SmartConnectorStack } from '../../lib/smart-connector-stack.ts';
 
 describe('the CDK stack (offline synth, no account)', () => {
   let template: Template;
   let annotations: Annotations;
+  let stack: SmartConnectorStack;
   beforeAll(() => {
-    const app = new App();
-    const stack = new SmartConnectorStack(app, 'Test');
+    // Lambda bundling (esbuild) is skipped here; `cdk synth` bundles (test/integration/cdk-synth.test.ts).
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    stack = new SmartConnectorStack(app, 'Test');
     Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
     template = Template.fromStack(stack);
     annotations = Annotations.fromStack(stack);
@@ -103,7 +106,105 @@ describe('the CDK stack (offline synth, no account)', () => {
         'ArtifactsBucketName',
         'ControlTableName',
         'RecordsTableName',
+        'StateMachineArn',
+        'RecordEventBusName',
       ]),
     );
   });
+
+  it('runs one Standard state machine: Prepare → RunSql → LoadSteps (one step at a time) → BuildReport → Finalize → Notify', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+    const asl = renderedAsl(stack);
+    expect(asl.StartAt).toBe('Prepare');
+    const states = asl.States;
+    expect(Object.keys(states)).toEqual(
+      expect.arrayContaining([
+        'Prepare',
+        'Started?',
+        'RunSql',
+        'SqlOk?',
+        'LoadSteps',
+        'BuildReport',
+        'Finalize',
+        'Notify',
+      ]),
+    );
+    expect(states.Prepare!.Next).toBe('Started?');
+    expect(states.RunSql!.Next).toBe('SqlOk?');
+    expect(states.LoadSteps!).toMatchObject({
+      Type: 'Map',
+      MaxConcurrency: 1,
+      ItemsPath: '$.sql.steps',
+      Next: 'BuildReport',
+    });
+    expect(states.LoadSteps!.ItemProcessor.StartAt).toBe('LoadChunks');
+    expect(states.LoadSteps!.ItemProcessor.States['StepDone?']!.Default).toBe('LoadChunks');
+    expect(states.BuildReport!.Next).toBe('Finalize');
+    expect(states.Finalize!.Next).toBe('Notify');
+    // Every stage before Finalize catches into it; every task retries with backoff and jitter.
+    for (const name of ['Prepare', 'RunSql', 'LoadSteps', 'BuildReport']) {
+      expect(states[name]!.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'Finalize' },
+      ]);
+    }
+    const tasks = [...Object.values(states), ...Object.values(states.LoadSteps!.ItemProcessor.States)].filter(
+      (s) => s.Type === 'Task',
+    );
+    expect(tasks).toHaveLength(6);
+    for (const task of tasks) {
+      expect(task.Retry).toEqual([
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], JitterStrategy: 'FULL' }),
+      ]);
+    }
+  });
+
+  it('has one Node 22 Lambda per task, with least-privilege access', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Runtime?.startsWith('nodejs') && f.Properties.Environment?.Variables?.CONTROL_TABLE,
+    );
+    expect(functions).toHaveLength(6);
+    for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
+    const policyOf = (fn: string) =>
+      JSON.stringify(
+        Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+          JSON.stringify(p.Properties.Roles).includes(`${fn}FunctionServiceRole`),
+        ),
+      );
+    const records = stack.getLogicalId(stack.storage.recordsTable.node.defaultChild as never);
+    const artifacts = stack.getLogicalId(stack.storage.artifactsBucket.node.defaultChild as never);
+    expect(policyOf('LoadChunks')).toContain(records);
+    expect(policyOf('LoadChunks')).toContain('dynamodb:BatchWriteItem');
+    expect(policyOf('Prepare')).not.toContain(records);
+    expect(policyOf('Prepare')).not.toContain(artifacts);
+    expect(policyOf('RunSql')).not.toContain('dynamodb:BatchWriteItem'.concat('", "Resource": ', records));
+    expect(policyOf('Finalize')).toContain('states:StartExecution');
+    expect(policyOf('Notify')).toContain('ses:SendEmail');
+  });
+
+  it('alarms when a state machine execution fails', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      Namespace: 'AWS/States',
+      Threshold: 1,
+    });
+  });
 });
+
+interface AslState {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  Catch?: unknown[];
+  Retry?: unknown[];
+  ItemProcessor: { StartAt: string; States: Record<string, AslState> };
+  [key: string]: unknown;
+}
+
+function renderedAsl(stack: SmartConnectorStack): { StartAt: string; States: Record<string, AslState> } {
+  return renderPipelineAsl(stack.pipeline) as { StartAt: string; States: Record<string, AslState> };
+}

@@ -231,7 +231,7 @@ describe('runs that cannot start', () => {
     expect(first.execution.status).toBe('succeeded');
     expect(first.step(0)).toEqual(counts({ created: 1 }));
 
-    const again = await runExecution(ws.ports, first.execution.id);
+    const again = await runExecution(ws.runtime, first.execution.id);
     expect(again.status).toBe('succeeded');
     // Fails: the execution ran again and ended anew, its row now unchanged (the record the first run made).
     expect(again.endedAt).toBe(first.execution.endedAt);
@@ -431,7 +431,7 @@ describe('connector versions', () => {
     expect(edited.version.version).toBe(2);
     expect(edited.connector.version).toBe(2);
 
-    const ran = await runExecution(ws.ports, pinned.id);
+    const ran = await runExecution(ws.runtime, pinned.id);
     expect(ran.status).toBe('succeeded');
     expect(ran.connectorVersion).toBe(1);
     // Version 1 maps qty; version 2 no longer does.

@@ -32,7 +32,7 @@ export async function runCommand(dir: string, options: RunOptions): Promise<numb
   try {
     const { ports } = session.runtime;
     const progress = options.json ? { update: () => {} } : progressPrinter();
-    const { execution } = await runLocally(ports, {
+    const { execution } = await runLocally(session.runtime, {
       connector: session.applied.connector,
       definition: session.applied.version.definition,
       objects: session.objects,

@@ -1,0 +1,70 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { DynamoDbConcurrencySlots } from '../adapters/aws/dynamodb-concurrency-slots.ts';
+import { DynamoDbControlStore } from '../adapters/aws/dynamodb-control-store.ts';
+import { DynamoDbRecordStore } from '../adapters/aws/dynamodb-record-store.ts';
+import { EventBridgeEventPublisher } from '../adapters/aws/eventbridge-event-publisher.ts';
+import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
+import { SesMailer } from '../adapters/aws/ses-mailer.ts';
+import { StepFunctionsOrchestrator } from '../adapters/aws/step-functions-orchestrator.ts';
+import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
+import type { Ports } from '../pipeline/ports.ts';
+import { systemClock } from '../ports/clock.ts';
+
+/** What the stack (lib/pipeline.ts) sets on every Lambda. Endpoints come from `AWS_ENDPOINT_URL_*`. */
+const Environment = z.object({
+  CONTROL_TABLE: z.string().min(1),
+  RECORDS_TABLE: z.string().min(1),
+  ARTIFACTS_BUCKET: z.string().min(1),
+  STATE_MACHINE_ARN: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1),
+  MAIL_FROM: z.string().min(1),
+  LOAD_CHUNKS_BUDGET_SECONDS: z.coerce.number().positive().default(600),
+  MAX_WEBHOOK_WAIT_SECONDS: z.coerce.number().min(0).default(240),
+});
+export type AwsEnvironment = z.infer<typeof Environment>;
+
+export function awsEnvironment(env: NodeJS.ProcessEnv = process.env): AwsEnvironment {
+  const parsed = Environment.safeParse(env);
+  if (!parsed.success) {
+    const missing = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+    throw new Error(`The Lambda environment is incomplete or invalid: ${missing}. Deploy it with the stack.`);
+  }
+  return parsed.data;
+}
+
+/** The ports of one Lambda container, built once from its environment; clients take endpoints from env. */
+export function awsPorts(env: AwsEnvironment): Ports {
+  const dynamo = new DynamoDBClient({});
+  const control = new DynamoDbControlStore({
+    client: dynamo,
+    tableName: env.CONTROL_TABLE,
+    clock: systemClock,
+  });
+  return {
+    connectors: control,
+    executions: control,
+    records: new DynamoDbRecordStore({ client: dynamo, tableName: env.RECORDS_TABLE }),
+    blobs: new S3BlobStore({ client: new S3Client({}), bucket: env.ARTIFACTS_BUCKET }),
+    // Until the ClickHouse Cloud engine lands, RunSql uses chDB, which needs a container-image Lambda.
+    sql: new ChdbSqlEngine({ tmpDir: '/tmp' }),
+    events: new EventBridgeEventPublisher({
+      client: new EventBridgeClient({}),
+      eventBusName: env.EVENT_BUS_NAME,
+    }),
+    clock: systemClock,
+    mailer: new SesMailer({ client: new SESv2Client({}), from: env.MAIL_FROM }),
+    slots: new DynamoDbConcurrencySlots({ client: dynamo, tableName: env.CONTROL_TABLE }),
+    orchestrator: new StepFunctionsOrchestrator({
+      client: new SFNClient({}),
+      stateMachineArn: env.STATE_MACHINE_ARN,
+    }),
+    // In AWS, webhook targets must be public addresses.
+    notifications: { allowLoopback: false, maxWebhookWaitSeconds: env.MAX_WEBHOOK_WAIT_SECONDS },
+    tmpDir: '/tmp',
+  };
+}

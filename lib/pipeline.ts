@@ -1,0 +1,246 @@
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { PIPELINE_TASKS, type PipelineTask } from '../lambdas/pipeline/task-names.ts';
+import type { Storage } from './storage.ts';
+
+/** How long one LoadChunks invocation starts new chunks before it hands its cursor back (Lambda max 15 min). */
+export const LOAD_CHUNKS_BUDGET_SECONDS = 600;
+
+const TASK_SETTINGS: Record<PipelineTask, { memoryMiB: number; timeout: Duration }> = {
+  prepare: { memoryMiB: 256, timeout: Duration.seconds(30) },
+  'run-sql': { memoryMiB: 3008, timeout: Duration.minutes(15) },
+  'load-chunks': { memoryMiB: 1024, timeout: Duration.minutes(15) },
+  'build-report': { memoryMiB: 2048, timeout: Duration.minutes(15) },
+  finalize: { memoryMiB: 512, timeout: Duration.minutes(5) },
+  // The in-Lambda webhook wait (maxWebhookWaitSeconds) plus room for the emails.
+  notify: { memoryMiB: 256, timeout: Duration.minutes(5) },
+};
+
+export interface PipelineProps {
+  readonly storage: Storage;
+  /** The sender of notification emails; its domain must be a verified SES identity. */
+  readonly mailFrom: string;
+}
+
+/**
+ * The pipeline (DESIGN "AWS topology"): one Standard state machine per run, a Lambda per task, payloads
+ * of ids and cursors only.
+ *
+ *   Prepare → Started? → RunSql → SqlOk? → LoadSteps: Map(steps, MaxConcurrency 1) {
+ *     LoadChunks → StepDone? ⟲ } → BuildReport → Finalize → Notify
+ *
+ * Every task retries on any error with backoff and jitter; every stage before Finalize catches into
+ * Finalize, which always ends the run, releases its slot and dispatches what waits. `docs/architecture.md`
+ * shows why this stays under Step Functions' limits for a 10-million-row input.
+ */
+export class Pipeline extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Record<PipelineTask, lambda.Function>;
+  /** Where load-step triggers publish record events. */
+  readonly eventBus: events.EventBus;
+
+  constructor(scope: Construct, id: string, props: PipelineProps) {
+    super(scope, id);
+    const { storage } = props;
+    const stack = Stack.of(this);
+    // Named, so the finalize Lambda can start queued runs without a circular reference to the machine.
+    const stateMachineName = `${stack.stackName}-pipeline`;
+    const stateMachineArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    this.eventBus = new events.EventBus(this, 'RecordEvents');
+    const environment = {
+      EVENT_BUS_NAME: this.eventBus.eventBusName,
+      MAIL_FROM: props.mailFrom,
+      CONTROL_TABLE: storage.controlTable.tableName,
+      RECORDS_TABLE: storage.recordsTable.tableName,
+      ARTIFACTS_BUCKET: storage.artifactsBucket.bucketName,
+      STATE_MACHINE_ARN: stateMachineArn,
+      LOAD_CHUNKS_BUDGET_SECONDS: String(LOAD_CHUNKS_BUDGET_SECONDS),
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const functions = {} as Record<PipelineTask, lambda.Function>;
+    for (const name of PIPELINE_TASKS) {
+      const settings = TASK_SETTINGS[name];
+      const fn = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
+        entry: fileURLToPath(new URL(`../lambdas/handlers/${name}.ts`, import.meta.url)),
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: settings.memoryMiB,
+        timeout: settings.timeout,
+        environment,
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          target: 'node22',
+          sourceMap: true,
+          // chDB is native and ~550 MB: the SQL engine in AWS is ClickHouse Cloud (see docs/architecture.md).
+          externalModules: ['chdb'],
+          banner:
+            "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        },
+      });
+      storage.controlTable.grantReadWriteData(fn);
+      functions[name] = fn;
+    }
+    for (const name of ['run-sql', 'load-chunks', 'build-report', 'finalize', 'notify'] as const) {
+      storage.artifactsBucket.grantReadWrite(functions[name]);
+    }
+    storage.recordsTable.grantReadWriteData(functions['load-chunks']);
+    storage.recordsTable.grantReadData(functions['run-sql']); // reference data
+    this.eventBus.grantPutEventsTo(functions['load-chunks']);
+    const sendEmail = new iam.PolicyStatement({
+      actions: ['ses:SendEmail'],
+      resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
+    });
+    functions.notify.addToRolePolicy(sendEmail);
+    functions.finalize.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }),
+    );
+    this.functions = functions;
+
+    const retry = (state: tasks.LambdaInvoke): tasks.LambdaInvoke => {
+      state.addRetry({
+        errors: ['States.ALL'],
+        interval: Duration.seconds(2),
+        maxAttempts: 3,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return state;
+    };
+    // No payload: the task gets the whole state input.
+    // No result path: the result replaces the state (LoadChunks' cursor).
+    const invoke = (
+      id: string,
+      task: PipelineTask,
+      payload: sfn.TaskInput | undefined,
+      resultPath: string | undefined,
+    ) =>
+      retry(
+        new tasks.LambdaInvoke(this, id, {
+          lambdaFunction: functions[task],
+          ...(payload ? { payload } : {}),
+          payloadResponseOnly: true,
+          retryOnServiceExceptions: false,
+          ...(resultPath ? { resultPath } : {}),
+        }),
+      );
+    const executionRef = sfn.TaskInput.fromObject({ executionId: sfn.JsonPath.stringAt('$.executionId') });
+
+    const notify = invoke('Notify', 'notify', executionRef, sfn.JsonPath.DISCARD);
+    const done = new sfn.Succeed(this, 'Done');
+    notify.addCatch(done, { resultPath: '$.notifyFailure' });
+    const finalize = invoke('Finalize', 'finalize', undefined, sfn.JsonPath.DISCARD);
+    finalize.next(notify);
+    notify.next(done);
+
+    const prepare = invoke('Prepare', 'prepare', executionRef, '$.prepare');
+    const runSql = invoke('RunSql', 'run-sql', executionRef, '$.sql');
+    const loadChunks = invoke('LoadChunks', 'load-chunks', undefined, undefined);
+    const loadSteps = new sfn.Map(this, 'LoadSteps', {
+      itemsPath: '$.sql.steps',
+      maxConcurrency: 1,
+      itemSelector: {
+        executionId: sfn.JsonPath.stringAt('$.executionId'),
+        stepIndex: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+        nextChunk: 0,
+        done: false,
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    loadSteps.itemProcessor(
+      loadChunks.next(
+        new sfn.Choice(this, 'StepDone?')
+          .when(sfn.Condition.booleanEquals('$.done', true), new sfn.Succeed(this, 'StepLoaded'))
+          .otherwise(loadChunks),
+      ),
+    );
+    const buildReport = invoke('BuildReport', 'build-report', executionRef, sfn.JsonPath.DISCARD);
+    for (const state of [prepare, runSql, buildReport]) state.addCatch(finalize, { resultPath: '$.failure' });
+    loadSteps.addCatch(finalize, { resultPath: '$.failure' });
+
+    const definition = prepare.next(
+      new sfn.Choice(this, 'Started?')
+        .when(
+          sfn.Condition.booleanEquals('$.prepare.go', true),
+          runSql.next(
+            new sfn.Choice(this, 'SqlOk?')
+              .when(sfn.Condition.booleanEquals('$.sql.ok', true), loadSteps.next(buildReport).next(finalize))
+              .otherwise(finalize),
+          ),
+        )
+        .otherwise(finalize),
+    );
+
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+
+    new cloudwatch.Alarm(this, 'FailedExecutionsAlarm', {
+      alarmDescription:
+        'A pipeline state machine execution failed: Finalize itself failed after its retries, so a run may not have ended cleanly.',
+      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    NagSuppressions.addResourceSuppressions(
+      this,
+      [
+        {
+          id: 'AwsSolutions-IAM4',
+          reason:
+            'AWSLambdaBasicExecutionRole is the AWS-maintained minimum for writing Lambda logs; nothing else is managed.',
+          appliesTo: [
+            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+          ],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Wildcards are object keys within the artifacts bucket and indexes of the two tables (CDK grants), X-Ray ' +
+            'and log delivery actions that have no resource scoping, and versions of the pipeline Lambdas.',
+        },
+        {
+          id: 'AwsSolutions-L1',
+          reason:
+            'The design card fixes the Lambda runtime at Node.js 22 (the code also runs on Node 20 locally).',
+        },
+      ],
+      true,
+    );
+  }
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
+}
