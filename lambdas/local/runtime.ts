@@ -63,6 +63,7 @@ export async function openLocalRuntime(
       if (task === 'build-report') await emit(id, { stage: 'report', done: 0, total: 1 });
       await options.beforeTask?.(task, input);
     },
+    onVariables: (id) => emit(id, { stage: 'variables', done: 0, total: 1 }),
     onChunk: async ({ executionId, stepIndex, chunksDone, chunksTotal }) => {
       const step = (await ports.executions.get(executionId))?.counts.steps[stepIndex];
       await emit(executionId, {

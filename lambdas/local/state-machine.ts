@@ -46,6 +46,8 @@ export interface LocalStateMachineOptions {
   loadChunksBudgetSeconds?: number;
   /** Called after every loaded chunk, and awaited, before the next chunk's cancel check. */
   onChunk?: TaskRuntime['onChunk'];
+  /** Called when RunSql moves on to the variable stage. */
+  onVariables?: TaskRuntime['onVariables'];
   /** Called before a task runs (its state input), e.g. for stage progress or to inject failures in tests. */
   beforeTask?: (task: PipelineTask, input: unknown) => void | Promise<void>;
 }
@@ -73,6 +75,7 @@ export class LocalStateMachine implements Orchestrator {
     const runtime: TaskRuntime = {
       loadChunksBudgetSeconds: options.loadChunksBudgetSeconds ?? 600,
       ...(options.onChunk ? { onChunk: options.onChunk } : {}),
+      ...(options.onVariables ? { onVariables: options.onVariables } : {}),
     };
     forEachState(definition.States, (name, state) => {
       if (state.Type !== 'Task') return;

@@ -57,11 +57,14 @@ export async function prepareTask(ports: Ports, input: ExecutionRef): Promise<{ 
 export async function runSqlTask(
   ports: Ports,
   input: ExecutionRef,
+  onVariables?: (executionId: string) => void | Promise<void>,
 ): Promise<{ ok: boolean; steps: number[] }> {
   const id = input.executionId;
   let plan: ExecutionPlan;
   try {
-    plan = await resolveVariablesStage(ports, id, await runSqlStage(ports, id));
+    const sql = await runSqlStage(ports, id);
+    await onVariables?.(id);
+    plan = await resolveVariablesStage(ports, id, sql);
   } catch (error) {
     if (!(error instanceof ScError)) throw error;
     await ports.executions.update(id, { error: { code: error.code, message: error.message } });
@@ -168,7 +171,11 @@ export async function loadChunksTask(
       return done(next);
     }
   }
-  if (dryRun && next > cursor.nextChunk) await saveDryRunState(ports, id, stepIndex, next, dryRun);
+  // Saved for the next invocation of this step, or for later steps; the last step's end needs none.
+  const lastStepDone = stepIndex === plan.steps.length - 1 && next >= chunks;
+  if (dryRun && next > cursor.nextChunk && !lastStepDone) {
+    await saveDryRunState(ports, id, stepIndex, next, dryRun);
+  }
   return next >= chunks ? done(next) : { ...cursor, nextChunk: next, done: false };
 }
 

@@ -16,6 +16,8 @@ export interface TaskRuntime {
   /** Seconds LoadChunks keeps starting chunks before it returns its cursor. */
   loadChunksBudgetSeconds: number;
   onChunk?: LoadChunksOptions['onChunk'];
+  /** Called when RunSql moves from the SQL stage to the variable stage (progress display). */
+  onVariables?: (executionId: string) => void | Promise<void>;
 }
 
 const executionRef = z.object({ executionId: z.string().min(1) });
@@ -37,7 +39,9 @@ export const TASK_TABLE: Record<
   { run(ports: Ports, input: unknown, runtime: TaskRuntime): Promise<unknown> }
 > = {
   prepare: { run: (ports, input) => prepareTask(ports, executionRef.parse(input)) },
-  'run-sql': { run: (ports, input) => runSqlTask(ports, executionRef.parse(input)) },
+  'run-sql': {
+    run: (ports, input, runtime) => runSqlTask(ports, executionRef.parse(input), runtime.onVariables),
+  },
   'load-chunks': {
     run: (ports, input, runtime) =>
       loadChunksTask(ports, cursor.parse(input), {
