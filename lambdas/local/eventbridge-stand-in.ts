@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  awsJson11,
+  parseJson,
+  readOperation,
+  standInClientConfig,
+  startHttpStandIn,
+} from './http-stand-in.ts';
 
 /**
  * An embedded EventBridge for tests: a `node:http` server answering `PutEvents` (AWS JSON 1.1,
@@ -59,79 +64,58 @@ type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: stri
 export async function startEventBridgeStandIn(): Promise<EventBridgeStandIn> {
   const events: StandInEvent[] = [];
   const entryFailures: Array<{ count: number; code: string }> = [];
-  const requestFailures: Array<{ status: number; code: string }> = [];
+  const { error, reply } = awsJson11;
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const failure = requestFailures.shift();
-    if (failure) return error(response, failure.status, failure.code, `Stand-in failure: ${failure.code}.`);
-    const target = request.headers['x-amz-target'];
-    if (request.method !== 'POST' || target !== 'AWSEvents.PutEvents') {
-      return error(response, 400, 'UnknownOperationException', `${String(target)} is not supported.`);
-    }
-    let body: { Entries?: PutEventsEntry[] };
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Entries?: PutEventsEntry[] };
-    } catch {
-      return error(response, 400, 'SerializationException', 'The request body is not JSON.');
-    }
-    const entries = body.Entries ?? [];
-    if (entries.length < 1 || entries.length > MAX_ENTRIES) {
-      return error(response, 400, 'ValidationException', `Entries must hold 1 to ${MAX_ENTRIES} entries.`);
-    }
-    const bytes = entries.reduce((sum, entry) => sum + entrySize(entry), 0);
-    if (bytes >= MAX_REQUEST_BYTES) {
-      return error(response, 400, 'ValidationException', `The entries total ${bytes} bytes, over the limit.`);
-    }
-    const failNow = entryFailures.shift() ?? { count: 0, code: '' };
-    const results = entries.map((entry, i): EntryResult => {
-      if (i < failNow.count) {
-        return { ErrorCode: failNow.code, ErrorMessage: `Stand-in failure: ${failNow.code}.` };
+  const server = await startHttpStandIn({
+    protocol: awsJson11,
+    internalErrorCode: 'InternalException',
+    handle: (request) => {
+      const read = readOperation<{ Entries?: PutEventsEntry[] }>(awsJson11, request, 'AWSEvents.PutEvents');
+      if ('error' in read) return read.error;
+      const { body } = read;
+      const entries = body.Entries ?? [];
+      if (entries.length < 1 || entries.length > MAX_ENTRIES) {
+        return error(400, 'ValidationException', `Entries must hold 1 to ${MAX_ENTRIES} entries.`);
       }
-      if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
-        return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Source, DetailType and Detail are required.' };
+      const bytes = entries.reduce((sum, entry) => sum + entrySize(entry), 0);
+      if (bytes >= MAX_REQUEST_BYTES) {
+        return error(400, 'ValidationException', `The entries total ${bytes} bytes, over the limit.`);
       }
-      const detail = parseObject(entry.Detail);
-      if (detail === undefined) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
-      events.push({
-        source: entry.Source,
-        detailType: entry.DetailType,
-        detail,
-        eventBusName: entry.EventBusName ?? 'default',
-        ...(entry.Time === undefined ? {} : { time: new Date(Math.round(entry.Time * 1000)).toISOString() }),
+      const failNow = entryFailures.shift() ?? { count: 0, code: '' };
+      const results = entries.map((entry, i): EntryResult => {
+        if (i < failNow.count) {
+          return { ErrorCode: failNow.code, ErrorMessage: `Stand-in failure: ${failNow.code}.` };
+        }
+        if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
+          return {
+            ErrorCode: 'InvalidArgument',
+            ErrorMessage: 'Source, DetailType and Detail are required.',
+          };
+        }
+        const detail = parseObject(entry.Detail);
+        if (detail === undefined)
+          return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+        events.push({
+          source: entry.Source,
+          detailType: entry.DetailType,
+          detail,
+          eventBusName: entry.EventBusName ?? 'default',
+          ...(entry.Time === undefined
+            ? {}
+            : { time: new Date(Math.round(entry.Time * 1000)).toISOString() }),
+        });
+        return { EventId: randomUUID() };
       });
-      return { EventId: randomUUID() };
-    });
-    reply(response, 200, {
-      FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length,
-      Entries: results,
-    });
-  };
-
-  const server = createServer((request, response) => {
-    handle(request, response).catch((e: unknown) => {
-      if (!response.headersSent) error(response, 500, 'InternalException', String(e));
-      else response.destroy();
-    });
+      return reply({
+        FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length,
+        Entries: results,
+      });
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
-  let stopped: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    ...server,
     events,
     failNextEntries: (count, code) => void entryFailures.push({ count, code }),
-    failNext: (status, code) => void requestFailures.push({ status, code }),
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      })),
   };
 }
 
@@ -144,27 +128,8 @@ function entrySize(entry: PutEventsEntry): number {
 }
 
 function parseObject(text: string): object | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(json),
-    'x-amzn-requestid': randomUUID(),
-  });
-  response.end(json);
-}
-
-/** An AWS JSON error: the SDK takes the exception's name from `__type`. */
-function error(response: ServerResponse, status: number, code: string, message: string): void {
-  reply(response, status, { __type: code, message });
+  const value = parseJson<unknown>(text);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
 }
 
 /** An EventBridge client for the stand-in: dummy credentials. */
@@ -172,10 +137,5 @@ export function eventBridgeClientFor(
   endpoint: string,
   options: { maxAttempts?: number } = {},
 ): EventBridgeClient {
-  return new EventBridgeClient({
-    region: 'us-east-1',
-    endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    ...options,
-  });
+  return new EventBridgeClient(standInClientConfig(endpoint, options));
 }

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsJson11, readOperation, standInClientConfig, startHttpStandIn } from './http-stand-in.ts';
 
 /**
  * An embedded Secrets Manager for tests: a `node:http` server answering `GetSecretValue` (AWS JSON 1.1,
@@ -48,82 +47,32 @@ export async function startSecretsManagerStandIn(
     secrets.set(name, secret);
     secrets.set(arn, secret);
   }
-  const failures: Array<{ status: number; code: string }> = [];
+  const { error, reply } = awsJson11;
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const failure = failures.shift();
-    if (failure) return error(response, failure.status, failure.code, `Stand-in failure: ${failure.code}.`);
-    const target = request.headers['x-amz-target'];
-    if (request.method !== 'POST' || target !== 'secretsmanager.GetSecretValue') {
-      return error(response, 400, 'UnknownOperationException', `${String(target)} is not supported.`);
-    }
-    let body: { SecretId?: unknown };
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId?: unknown };
-    } catch {
-      return error(response, 400, 'SerializationException', 'The request body is not JSON.');
-    }
-    if (typeof body.SecretId !== 'string' || body.SecretId === '') {
-      return error(response, 400, 'InvalidParameterException', 'SecretId is required.');
-    }
-    const secret = secrets.get(body.SecretId);
-    if (!secret) {
-      return error(
-        response,
-        400,
-        'ResourceNotFoundException',
-        "Secrets Manager can't find the specified secret.",
-      );
-    }
-    reply(response, 200, {
-      ARN: secret.arn,
-      Name: secret.name,
-      VersionId: secret.versionId,
-      SecretString: secret.value,
-      VersionStages: ['AWSCURRENT'],
-      CreatedDate: secret.createdDate,
-    });
-  };
-
-  const server = createServer((request, response) => {
-    handle(request, response).catch((e: unknown) => {
-      if (!response.headersSent) error(response, 500, 'InternalServiceError', String(e));
-      else response.destroy();
-    });
+  return startHttpStandIn({
+    protocol: awsJson11,
+    internalErrorCode: 'InternalServiceError',
+    handle: (request) => {
+      const read = readOperation<{ SecretId?: unknown }>(awsJson11, request, 'secretsmanager.GetSecretValue');
+      if ('error' in read) return read.error;
+      const { body } = read;
+      if (typeof body.SecretId !== 'string' || body.SecretId === '') {
+        return error(400, 'InvalidParameterException', 'SecretId is required.');
+      }
+      const secret = secrets.get(body.SecretId);
+      if (!secret) {
+        return error(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      }
+      return reply({
+        ARN: secret.arn,
+        Name: secret.name,
+        VersionId: secret.versionId,
+        SecretString: secret.value,
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: secret.createdDate,
+      });
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
-  let stopped: Promise<void> | undefined;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    failNext: (status, code) => void failures.push({ status, code }),
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      })),
-  };
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(json),
-    'x-amzn-requestid': randomUUID(),
-  });
-  response.end(json);
-}
-
-/** An AWS JSON error: the SDK takes the exception's name from `__type`. */
-function error(response: ServerResponse, status: number, code: string, message: string): void {
-  reply(response, status, { __type: code, message });
 }
 
 /** A Secrets Manager client for the stand-in: dummy credentials. */
@@ -131,10 +80,5 @@ export function secretsManagerClientFor(
   endpoint: string,
   options: { maxAttempts?: number } = {},
 ): SecretsManagerClient {
-  return new SecretsManagerClient({
-    region: 'us-east-1',
-    endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    ...options,
-  });
+  return new SecretsManagerClient(standInClientConfig(endpoint, options));
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { awsJson10, readOperation, standInClientConfig, startHttpStandIn } from './http-stand-in.ts';
 
 /**
  * An embedded Step Functions for tests: a `node:http` server answering `StartExecution` (AWS JSON 1.0,
@@ -64,89 +63,54 @@ export async function startStepFunctionsStandIn(
 ): Promise<StepFunctionsStandIn> {
   const started: StartedExecution[] = [];
   const executions = new Map<string, Execution>();
-  const failures: Array<{ status: number; code: string }> = [];
+  const { error, reply } = awsJson10;
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const failure = failures.shift();
-    if (failure) return error(response, failure.status, failure.code, `Stand-in failure: ${failure.code}.`);
-    const target = request.headers['x-amz-target'];
-    if (request.method !== 'POST' || target !== 'AWSStepFunctions.StartExecution') {
-      return error(response, 400, 'UnknownOperationException', `${String(target)} is not supported.`);
-    }
-    let body: StartExecutionBody;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StartExecutionBody;
-    } catch {
-      return error(response, 400, 'SerializationException', 'The request body is not JSON.');
-    }
-    const { stateMachineArn } = body;
-    if (typeof stateMachineArn !== 'string' || !STATE_MACHINE_ARN.test(stateMachineArn)) {
-      return error(response, 400, 'InvalidArn', `Invalid state machine ARN: ${String(stateMachineArn)}`);
-    }
-    const name = body.name ?? randomUUID();
-    if (typeof name !== 'string' || !isValidName(name)) {
-      return error(response, 400, 'InvalidName', `Invalid execution name: ${String(name)}`);
-    }
-    const inputText = body.input ?? '{}';
-    if (typeof inputText !== 'string') {
-      return error(response, 400, 'SerializationException', 'input must be a string.');
-    }
-    let input: unknown;
-    try {
-      input = JSON.parse(inputText);
-    } catch {
-      return error(response, 400, 'InvalidExecutionInput', 'The execution input is not JSON.');
-    }
-
-    const key = `${stateMachineArn}\n${name}`;
-    const existing = executions.get(key);
-    if (existing) {
-      if (existing.inputText !== inputText) {
-        return error(
-          response,
-          400,
-          'ExecutionAlreadyExists',
-          `Execution Already Exists: '${existing.executionArn}'`,
-        );
+  const server = await startHttpStandIn({
+    protocol: awsJson10,
+    internalErrorCode: 'InternalFailure',
+    handle: (request) => {
+      const read = readOperation<StartExecutionBody>(awsJson10, request, 'AWSStepFunctions.StartExecution');
+      if ('error' in read) return read.error;
+      const { body } = read;
+      const { stateMachineArn } = body;
+      if (typeof stateMachineArn !== 'string' || !STATE_MACHINE_ARN.test(stateMachineArn)) {
+        return error(400, 'InvalidArn', `Invalid state machine ARN: ${String(stateMachineArn)}`);
       }
-      return reply(response, 200, { executionArn: existing.executionArn, startDate: existing.startDate });
-    }
-    const execution: Execution = {
-      executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
-      startDate: Date.now() / 1000,
-      inputText,
-    };
-    executions.set(key, execution);
-    started.push({ stateMachineArn, name, input });
-    options.onStart?.(input, name);
-    reply(response, 200, { executionArn: execution.executionArn, startDate: execution.startDate });
-  };
+      const name = body.name ?? randomUUID();
+      if (typeof name !== 'string' || !isValidName(name)) {
+        return error(400, 'InvalidName', `Invalid execution name: ${String(name)}`);
+      }
+      const inputText = body.input ?? '{}';
+      if (typeof inputText !== 'string') {
+        return error(400, 'SerializationException', 'input must be a string.');
+      }
+      let input: unknown;
+      try {
+        input = JSON.parse(inputText);
+      } catch {
+        return error(400, 'InvalidExecutionInput', 'The execution input is not JSON.');
+      }
 
-  const server = createServer((request, response) => {
-    handle(request, response).catch((e: unknown) => {
-      if (!response.headersSent) error(response, 500, 'InternalFailure', String(e));
-      else response.destroy();
-    });
+      const key = `${stateMachineArn}\n${name}`;
+      const existing = executions.get(key);
+      if (existing) {
+        if (existing.inputText !== inputText) {
+          return error(400, 'ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
+        }
+        return reply({ executionArn: existing.executionArn, startDate: existing.startDate });
+      }
+      const execution: Execution = {
+        executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
+        startDate: Date.now() / 1000,
+        inputText,
+      };
+      executions.set(key, execution);
+      started.push({ stateMachineArn, name, input });
+      options.onStart?.(input, name);
+      return reply({ executionArn: execution.executionArn, startDate: execution.startDate });
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
-  let stopped: Promise<void> | undefined;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    started,
-    failNext: (status, code) => void failures.push({ status, code }),
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      })),
-  };
+  return { ...server, started };
 }
 
 /** 1 to 80 characters, none of them forbidden or a control character (U+0000–001F, U+007F–009F). */
@@ -158,27 +122,7 @@ function isValidName(name: string): boolean {
   });
 }
 
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.0',
-    'content-length': Buffer.byteLength(json),
-    'x-amzn-requestid': randomUUID(),
-  });
-  response.end(json);
-}
-
-/** An AWS JSON error: the SDK takes the exception's name from `__type`. */
-function error(response: ServerResponse, status: number, code: string, message: string): void {
-  reply(response, status, { __type: code, message });
-}
-
 /** A Step Functions client for the stand-in: dummy credentials. */
 export function sfnClientFor(endpoint: string, options: { maxAttempts?: number } = {}): SFNClient {
-  return new SFNClient({
-    region: 'us-east-1',
-    endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    ...options,
-  });
+  return new SFNClient(standInClientConfig(endpoint, options));
 }
