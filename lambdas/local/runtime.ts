@@ -65,10 +65,10 @@ export async function openLocalRuntime(
     },
     onVariables: (id) => emit(id, { stage: 'variables', done: 0, total: 1 }),
     onChunk: async ({ executionId, stepIndex, chunksDone, chunksTotal }) => {
-      const step = (await ports.executions.get(executionId))?.counts.steps[stepIndex];
+      const steps = (await ports.executions.get(executionId))?.counts.steps ?? [];
       await emit(executionId, {
         stage: 'load',
-        step: { index: stepIndex, name: step?.name ?? '', count: 0 },
+        step: { index: stepIndex, name: steps[stepIndex]?.name ?? '', count: steps.length },
         done: chunksDone,
         total: chunksTotal,
       });
