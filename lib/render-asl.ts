@@ -1,9 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { LOCAL_TASK_ARN_PREFIX } from '../lambdas/pipeline/task-names.ts';
 import type { Pipeline } from './pipeline.ts';
-
-/** The pipeline's ASL with every Lambda ARN replaced by this local form, naming the task. */
-export const LOCAL_TASK_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:sc-';
 
 /**
  * The state machine definition exactly as CDK synthesises it for the stack, with its CloudFormation

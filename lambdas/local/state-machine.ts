@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { errorMessage } from '../core/errors.ts';
 import type { Ports } from '../pipeline/ports.ts';
-import { PIPELINE_TASKS, type PipelineTask } from '../pipeline/task-names.ts';
+import { LOCAL_TASK_ARN_PREFIX, PIPELINE_TASKS, type PipelineTask } from '../pipeline/task-names.ts';
 import { TASK_TABLE, type TaskRuntime } from '../pipeline/task-table.ts';
 import type { Orchestrator } from '../ports/orchestrator.ts';
 
@@ -17,9 +17,6 @@ promiseStatics.withResolvers ??= function withResolvers<T>() {
   });
   return { promise, resolve, reject };
 };
-
-/** Must match LOCAL_TASK_ARN_PREFIX in lib/render-asl.ts (the cache test checks the file it writes). */
-const TASK_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:sc-';
 
 /** The pipeline state machine as the CDK stack synthesises it (`npm run asl` refreshes it). */
 export function loadPipelineAsl(): AslDefinition {
@@ -79,8 +76,8 @@ export class LocalStateMachine implements Orchestrator {
     };
     forEachState(definition.States, (name, state) => {
       if (state.Type !== 'Task') return;
-      const task = state.Resource?.startsWith(TASK_ARN_PREFIX)
-        ? (state.Resource.slice(TASK_ARN_PREFIX.length) as PipelineTask)
+      const task = state.Resource?.startsWith(LOCAL_TASK_ARN_PREFIX)
+        ? (state.Resource.slice(LOCAL_TASK_ARN_PREFIX.length) as PipelineTask)
         : undefined;
       if (!task || !PIPELINE_TASKS.includes(task)) {
         throw new Error(`State ${name} calls ${state.Resource}, which has no local handler.`);

@@ -4,8 +4,8 @@ import type { ConnectorRecord } from '../ports/connector-store.ts';
 import { loadExecution } from './context.ts';
 import { dispatchConnector } from './dispatch.ts';
 import { finalizeExecution } from './finalize.ts';
-import { notifyExecutionEnded } from './notify.ts';
 import type { Ports } from './ports.ts';
+import { notifyTask } from './state-tasks.ts';
 
 /*
  * What the API and the CLI do to connectors and executions besides starting them (SPEC §7). Each ends
@@ -56,8 +56,7 @@ export async function cancelExecution(ports: Ports, executionId: string): Promis
   // A queued run may have been dispatched a moment ago; Prepare then sees the flag and does not start it.
   await finalizeExecution(ports, executionId, { status: 'cancelled', error: null }, null);
   await ports.slots.release(execution.connectorId, executionId);
-  await notifyExecutionEnded(ports, executionId);
-  await ports.executions.update(executionId, { notified: true });
+  await notifyTask(ports, { executionId });
   await dispatchConnector(ports, execution.connectorId);
   return loadExecution(ports, executionId);
 }

@@ -6,7 +6,6 @@ import {
   type ExecutionError,
   type RowResult,
   type RunStop,
-  type StepCounts,
 } from '../core/model.ts';
 import type { ObjectDefinition } from '../core/object-schema.ts';
 import { artifacts, type ExecutionPlan } from './artifacts.ts';
@@ -127,10 +126,9 @@ export async function loadChunksTask(
   options: LoadChunksOptions,
 ): Promise<LoadCursor> {
   const { executionId: id, stepIndex } = cursor;
-  const { definition } = await loadContext(ports, id);
+  const { definition, execution } = await loadContext(ports, id);
   const plan = await readPlan(ports, id);
   const chunks = plan.scopes[plan.steps[stepIndex]!.scopeIndex]!.chunks;
-  const execution = await loadExecution(ports, id);
   const dryRun = execution.dryRun
     ? await loadDryRunState(ports, id, plan, stepIndex, cursor.nextChunk)
     : undefined;
@@ -158,14 +156,14 @@ export async function loadChunksTask(
       return done(next);
     }
     next++;
-    const step = await addChunkCounts(ports, current, plan, stepIndex, counts);
+    const updated = await addChunkCounts(ports, current, plan, stepIndex, counts);
     await options.onChunk?.({
       executionId: id,
       stepIndex,
-      chunksDone: (await loadExecution(ports, id)).progress.chunksDone,
-      chunksTotal: current.progress.chunksTotal,
+      chunksDone: updated.progress.chunksDone,
+      chunksTotal: updated.progress.chunksTotal,
     });
-    const breach = stopRuleBreach(step, definition.settings.maxFailedRowsPercent);
+    const breach = stopRuleBreach(updated.counts.steps[stepIndex]!, definition.settings.maxFailedRowsPercent);
     if (breach) {
       await stopRun(ports, id, breach);
       return done(next);
@@ -230,7 +228,7 @@ export async function notifyTask(ports: Ports, input: ExecutionRef): Promise<voi
   await ports.executions.update(execution.id, { notified: true });
 }
 
-export function toExecutionError(error: unknown): ExecutionError {
+function toExecutionError(error: unknown): ExecutionError {
   if (error instanceof ScError) return { code: error.code, message: error.message };
   return { code: 'INTERNAL_ERROR', message: errorMessage(error) };
 }
@@ -263,15 +261,17 @@ async function readPlan(ports: Ports, id: string): Promise<ExecutionPlan> {
   return JSON.parse(await ports.blobs.readText(artifacts.plan(id))) as ExecutionPlan;
 }
 
-/** Adds one chunk's counts to the execution (one writer per execution: chunks of a run never overlap). */
+/**
+ * Adds one chunk's counts to the execution, read just before the chunk. Chunks of a run never overlap,
+ * so this task is the only writer of counts and progress; a cancel only sets its own flag.
+ */
 async function addChunkCounts(
   ports: Ports,
-  execution: Execution,
+  latest: Execution,
   plan: ExecutionPlan,
   stepIndex: number,
   chunk: ChunkCounts,
-): Promise<StepCounts> {
-  const latest = await loadExecution(ports, execution.id);
+): Promise<Execution> {
   const steps = latest.counts.steps.map((s) => ({ ...s }));
   const step = steps[stepIndex]!;
   for (const key of ['created', 'updated', 'unchanged', 'skipped', 'failed'] as const)
@@ -282,11 +282,10 @@ async function addChunkCounts(
     valid - (step.created + step.updated + step.unchanged + step.skipped + step.failed),
   );
   const progress = latest.progress;
-  await ports.executions.update(execution.id, {
+  return ports.executions.update(latest.id, {
     counts: { scopes: latest.counts.scopes, steps },
     progress: { ...progress, rowsDone: progress.rowsDone + chunk.rows, chunksDone: progress.chunksDone + 1 },
   });
-  return step;
 }
 
 /** The counts of a chunk whose results a crashed invocation already stored, or null. */

@@ -8,3 +8,6 @@ export const PIPELINE_TASKS = [
   'notify',
 ] as const;
 export type PipelineTask = (typeof PIPELINE_TASKS)[number];
+
+/** How the local runtime's copy of the state machine names each task's Lambda: this prefix + the task. */
+export const LOCAL_TASK_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:sc-';

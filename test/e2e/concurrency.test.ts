@@ -1,12 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorDefinitionInput } from '../../lambdas/core/connector-schema.ts';
 import type { Execution } from '../../lambdas/core/model.ts';
 import { cancelExecution, setConnectorActive } from '../../lambdas/pipeline/control.ts';
 import { dispatchConnector } from '../../lambdas/pipeline/dispatch.ts';
 import { registerExecution } from '../../lambdas/pipeline/register.ts';
-import { csv, openPipelineWorkspace, type PipelineWorkspace } from '../helpers/pipeline.ts';
+import { csv, itemsConnector, openPipelineWorkspace, type PipelineWorkspace } from '../helpers/pipeline.ts';
 
 /*
  * Per-connector concurrency, queueing and cancel through the local runtime (SPEC §7, DESIGN
@@ -31,32 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ws?.close();
 });
-
-function items(
-  name: string,
-  object: string,
-  settings: ConnectorDefinitionInput['settings'],
-): ConnectorDefinitionInput {
-  return {
-    name,
-    variables: [
-      { name: 'name', type: 'string', required: true },
-      { name: 'qty', type: 'number' },
-    ],
-    loadSteps: [
-      {
-        name: object,
-        object,
-        matching: [{ field: 'name', variable: 'name' }],
-        mapping: [
-          { field: 'name', variable: 'name' },
-          { field: 'qty', variable: 'qty', conflict: 'overwrite' as const },
-        ],
-      },
-    ],
-    settings,
-  };
-}
 
 /** Applies the connector folder, activates it (unless told not to) and registers `count` uploads, queued. */
 async function upload(folder: string, count: number, options: { dryRun?: boolean } = {}): Promise<string[]> {
@@ -89,7 +62,7 @@ async function dispatchAndSettle(connectorId: string): Promise<void> {
 describe('per-connector concurrency', () => {
   it('with a limit of 1, three uploads run one at a time, in arrival order', async () => {
     await ws.writeConnector('serial', {
-      definition: items('Serial', 'c_serial', { maxConcurrentExecutions: 1 }),
+      definition: itemsConnector('Serial', ['c_serial'], { maxConcurrentExecutions: 1 }),
     });
     const { connector } = await ws.apply('serial');
     await setConnectorActive(ws.ports, connector.id, true);
@@ -123,7 +96,7 @@ describe('per-connector concurrency', () => {
 
   it('a limit of 0 holds live runs queued until it is raised; dry runs are not held back', async () => {
     await ws.writeConnector('paused', {
-      definition: items('Paused', 'c_paused', { maxConcurrentExecutions: 0 }),
+      definition: itemsConnector('Paused', ['c_paused'], { maxConcurrentExecutions: 0 }),
     });
     const { connector } = await ws.apply('paused');
     await setConnectorActive(ws.ports, connector.id, true);
@@ -135,7 +108,7 @@ describe('per-connector concurrency', () => {
 
     // Raising the limit (a new connector version) and dispatching starts what waited.
     await ws.writeConnector('paused', {
-      definition: items('Paused', 'c_paused', { maxConcurrentExecutions: 2 }),
+      definition: itemsConnector('Paused', ['c_paused'], { maxConcurrentExecutions: 2 }),
     });
     await ws.apply('paused');
     await dispatchAndSettle(connector.id);
@@ -143,7 +116,7 @@ describe('per-connector concurrency', () => {
   });
 
   it('a deactivated connector queues live runs and starts them when reactivated', async () => {
-    await ws.writeConnector('inactive', { definition: items('Inactive', 'c_inactive', {}) });
+    await ws.writeConnector('inactive', { definition: itemsConnector('Inactive', ['c_inactive'], {}) });
     const { connector } = await ws.apply('inactive');
     await setConnectorActive(ws.ports, connector.id, true);
     await setConnectorActive(ws.ports, connector.id, false);
@@ -164,7 +137,7 @@ describe('per-connector concurrency', () => {
 describe('cancel', () => {
   it('cancels a queued execution at once and a running one at its next chunk boundary', async () => {
     await ws.writeConnector('cancel', {
-      definition: items('Cancel', 'c_cancel', { maxConcurrentExecutions: 1, chunkSize: 1 }),
+      definition: itemsConnector('Cancel', ['c_cancel'], { maxConcurrentExecutions: 1, chunkSize: 1 }),
     });
     const { connector } = await ws.apply('cancel');
     await setConnectorActive(ws.ports, connector.id, true);
@@ -196,7 +169,7 @@ describe('cancel', () => {
 
 describe('retries', () => {
   it('a chunk that fails after writing its records is retried by the state machine without duplicating them', async () => {
-    await ws.writeConnector('retry', { definition: items('Retry', 'c_retry', { chunkSize: 1 }) });
+    await ws.writeConnector('retry', { definition: itemsConnector('Retry', ['c_retry'], { chunkSize: 1 }) });
     const { connector } = await ws.apply('retry');
     await setConnectorActive(ws.ports, connector.id, true);
     const [id] = await upload('retry', 1);

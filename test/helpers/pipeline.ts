@@ -289,3 +289,28 @@ export function storedRecord(
   const at = options.at ?? '2024-01-01T00:00:00.000Z';
   return { id, object, archived: options.archived ?? false, createdAt: at, updatedAt: at, fields };
 }
+
+/** A connector loading `name` and `qty` into each of `objects` in turn, matching by name. */
+export function itemsConnector(
+  name: string,
+  objects: string[],
+  settings: ConnectorDefinitionInput['settings'] = {},
+): ConnectorDefinitionInput {
+  return {
+    name,
+    variables: [
+      { name: 'name', type: 'string', required: true },
+      { name: 'qty', type: 'number' },
+    ],
+    loadSteps: objects.map((object) => ({
+      name: object,
+      object,
+      matching: [{ field: 'name', variable: 'name' }],
+      mapping: [
+        { field: 'name', variable: 'name' },
+        { field: 'qty', variable: 'qty', conflict: 'overwrite' as const },
+      ],
+    })),
+    settings,
+  };
+}

@@ -7,6 +7,7 @@ import { registerExecution } from '../../lambdas/pipeline/register.ts';
 import {
   counts,
   csvInput,
+  itemsConnector,
   openPipelineWorkspace,
   type ObjectSpec,
   type PipelineWorkspace,
@@ -61,31 +62,6 @@ afterAll(async () => {
   await ws?.close();
 });
 
-/** Loads `name` and `qty` into `object`, matching by name. */
-function items(
-  name: string,
-  objects: string[],
-  settings: ConnectorDefinitionInput['settings'] = {},
-): ConnectorDefinitionInput {
-  return {
-    name,
-    variables: [
-      { name: 'name', type: 'string', required: true },
-      { name: 'qty', type: 'number' },
-    ],
-    loadSteps: objects.map((object) => ({
-      name: object,
-      object,
-      matching: [{ field: 'name', variable: 'name' }],
-      mapping: [
-        { field: 'name', variable: 'name' },
-        { field: 'qty', variable: 'qty', conflict: 'overwrite' as const },
-      ],
-    })),
-    settings,
-  };
-}
-
 /** Rows `R1…Rn` with a quantity each; `qty(i)` for row i (1-based). */
 function rows(n: number, qty: (i: number) => string | number = (i) => i) {
   return Array.from({ length: n }, (_, k) => [`R${k + 1}`, qty(k + 1)]);
@@ -94,7 +70,7 @@ function rows(n: number, qty: (i: number) => string | number = (i) => i) {
 describe('the stop rule', () => {
   it('stops and fails the run when a chunk exceeds maxFailedRowsPercent; the rest is unprocessed', async () => {
     await ws.writeConnector('stop', {
-      definition: items('Stop', ['k_stop', 'k_stop_2'], { maxFailedRowsPercent: 10, chunkSize: 2 }),
+      definition: itemsConnector('Stop', ['k_stop', 'k_stop_2'], { maxFailedRowsPercent: 10, chunkSize: 2 }),
     });
     // Rows 1 and 2 have fractions, which an integer field refuses: the first chunk fails 100 %.
     const { execution, step } = await ws.run(
@@ -131,7 +107,9 @@ describe('the stop rule', () => {
 
 describe('cancelling', () => {
   it('a cancel requested after the first chunk stops the run there; nothing is rolled back', async () => {
-    await ws.writeConnector('cancel', { definition: items('Cancel', ['k_cancel'], { chunkSize: 2 }) });
+    await ws.writeConnector('cancel', {
+      definition: itemsConnector('Cancel', ['k_cancel'], { chunkSize: 2 }),
+    });
     let cancel: Promise<unknown> | undefined;
     const { execution, step } = await ws.run('cancel', csvInput('in.csv', ['name', 'qty'], ...rows(6)), {
       onProgress: (event, ports, id) => {
@@ -171,7 +149,7 @@ describe('cancelling', () => {
 describe('the connector status after runs', () => {
   it('live runs set operational or need_attention; dry runs never change it', async () => {
     await ws.writeConnector('status', {
-      definition: items('Status', ['k_status']),
+      definition: itemsConnector('Status', ['k_status']),
       sql: 'CREATE TABLE output.rows ENGINE = Memory AS SELECT name, qty FROM input.in_csv;',
     });
     const status = async () => (await ws.ports.connectors.getConnector('status'))!.status;
@@ -201,7 +179,7 @@ describe('the connector status after runs', () => {
 
 describe('runs that cannot start', () => {
   it('a live run of a connector in setup or inactive waits queued; a dry run runs', async () => {
-    await ws.writeConnector('queued', { definition: items('Queued', ['k_queued']) });
+    await ws.writeConnector('queued', { definition: itemsConnector('Queued', ['k_queued']) });
     const input = csvInput('in.csv', ['name', 'qty'], ['A', '1']);
     const waiting = await ws.run('queued', input, { activate: false });
     expect(waiting.execution).toMatchObject({
@@ -226,7 +204,7 @@ describe('runs that cannot start', () => {
   });
 
   it('an execution that already ended is not run again', async () => {
-    await ws.writeConnector('rerun', { definition: items('Rerun', ['k_rerun']) });
+    await ws.writeConnector('rerun', { definition: itemsConnector('Rerun', ['k_rerun']) });
     const first = await ws.run('rerun', csvInput('in.csv', ['name', 'qty'], ['A', '1']));
     expect(first.execution.status).toBe('succeeded');
     expect(first.step(0)).toEqual(counts({ created: 1 }));
@@ -360,7 +338,7 @@ describe('the diff-check baseline', () => {
 
   it('a cancelled live run that changed records does not leave a stale baseline', async () => {
     await ws.writeConnector('diff_cancel', {
-      definition: items('Diff cancel', ['k_diff_cancel'], { chunkSize: 1, diffCheck: true }),
+      definition: itemsConnector('Diff cancel', ['k_diff_cancel'], { chunkSize: 1, diffCheck: true }),
     });
     const original = csvInput('in.csv', ['name', 'qty'], ['R1', '1'], ['R2', '2']);
     const runA = await ws.run('diff_cancel', original);
@@ -393,7 +371,7 @@ describe('the diff-check baseline', () => {
 
 describe('connector versions', () => {
   it('an edit creates a new version, an execution keeps the version it was registered with', async () => {
-    const v1 = items('Versions', ['k_versions']);
+    const v1 = itemsConnector('Versions', ['k_versions']);
     await ws.writeConnector('versions', { definition: v1 });
     const first = await ws.run('versions', csvInput('in.csv', ['name', 'qty'], ['A', '1']));
     expect(first.execution.connectorVersion).toBe(1);
