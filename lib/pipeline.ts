@@ -1,16 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { PIPELINE_TASKS, type PipelineTask } from '../lambdas/pipeline/task-names.ts';
+import { handlerFunction, suppressHandlerFindings } from './handler-function.ts';
 import type { Storage } from './storage.ts';
 
 /** How long one LoadChunks invocation starts new chunks before it hands its cursor back (Lambda max 15 min). */
@@ -48,6 +46,10 @@ export class Pipeline extends Construct {
   readonly functions: Record<PipelineTask, lambda.Function>;
   /** Where load-step triggers publish record events. */
   readonly eventBus: events.EventBus;
+  /** The environment every platform Lambda gets (lambdas/handlers/aws-ports.ts reads it). */
+  readonly environment: Record<string, string>;
+  /** The state machine's ARN as a string, for Lambdas that dispatch (no reference cycle). */
+  readonly stateMachineArnForDispatch: string;
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
     super(scope, id);
@@ -63,7 +65,8 @@ export class Pipeline extends Construct {
     });
 
     this.eventBus = new events.EventBus(this, 'RecordEvents');
-    const environment = {
+    const environment = (this.environment = {
+      INGEST_BUCKET: storage.ingestBucket.bucketName,
       EVENT_BUS_NAME: this.eventBus.eventBusName,
       MAIL_FROM: props.mailFrom,
       CONTROL_TABLE: storage.controlTable.tableName,
@@ -72,31 +75,15 @@ export class Pipeline extends Construct {
       STATE_MACHINE_ARN: stateMachineArn,
       LOAD_CHUNKS_BUDGET_SECONDS: String(LOAD_CHUNKS_BUDGET_SECONDS),
       NODE_OPTIONS: '--enable-source-maps',
-    };
+    });
+    this.stateMachineArnForDispatch = stateMachineArn;
     const functions = {} as Record<PipelineTask, lambda.Function>;
     for (const name of PIPELINE_TASKS) {
       const settings = TASK_SETTINGS[name];
-      const fn = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
-        entry: fileURLToPath(new URL(`../lambdas/handlers/${name}.ts`, import.meta.url)),
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: settings.memoryMiB,
+      const fn = handlerFunction(this, pascal(name), name, {
+        memoryMiB: settings.memoryMiB,
         timeout: settings.timeout,
         environment,
-        tracing: lambda.Tracing.ACTIVE,
-        logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, {
-          retention: logs.RetentionDays.ONE_MONTH,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          target: 'node22',
-          sourceMap: true,
-          // chDB is native and ~550 MB: the SQL engine in AWS is ClickHouse Cloud (see docs/architecture.md).
-          externalModules: ['chdb'],
-          banner:
-            "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        },
       });
       storage.controlTable.grantReadWriteData(fn);
       functions[name] = fn;
@@ -213,31 +200,7 @@ export class Pipeline extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    NagSuppressions.addResourceSuppressions(
-      this,
-      [
-        {
-          id: 'AwsSolutions-IAM4',
-          reason:
-            'AWSLambdaBasicExecutionRole is the AWS-maintained minimum for writing Lambda logs; nothing else is managed.',
-          appliesTo: [
-            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
-          ],
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'Wildcards are object keys within the artifacts bucket and indexes of the two tables (CDK grants), X-Ray ' +
-            'and log delivery actions that have no resource scoping, and versions of the pipeline Lambdas.',
-        },
-        {
-          id: 'AwsSolutions-L1',
-          reason:
-            'The design card fixes the Lambda runtime at Node.js 22 (the code also runs on Node 20 locally).',
-        },
-      ],
-      true,
-    );
+    suppressHandlerFindings(this);
   }
 }
 

@@ -1,5 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { Ingest } from './ingest.ts';
 import { Pipeline } from './pipeline.ts';
 import { Storage, type StorageProps } from './storage.ts';
 
@@ -14,11 +16,12 @@ export interface SmartConnectorStackProps extends StackProps {
 
 /**
  * The SmartConnector platform on AWS. So far: its storage (tables and buckets) and the pipeline (the
- * state machine and its task Lambdas). The API, ingest and schedules come next.
+ * state machine and its task Lambdas) and the ingest of S3 drops. The API and schedules come next.
  */
 export class SmartConnectorStack extends Stack {
   readonly storage: Storage;
   readonly pipeline: Pipeline;
+  readonly ingest: Ingest;
 
   constructor(scope: Construct, id: string, props: SmartConnectorStackProps = {}) {
     super(scope, id, props);
@@ -27,11 +30,25 @@ export class SmartConnectorStack extends Stack {
       storage: this.storage,
       mailFrom: props.mailFrom ?? 'SmartConnector <no-reply@example.com>',
     });
+    this.ingest = new Ingest(this, 'Ingest', { storage: this.storage, pipeline: this.pipeline });
+    // S3 notifications to SQS are configured by CDK's own singleton Lambda (a custom resource).
+    NagSuppressions.addResourceSuppressionsByPath(
+      this,
+      `/${this.stackName}/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource`,
+      [
+        {
+          id: 'AwsSolutions-IAM4',
+          reason:
+            "CDK's BucketNotificationsHandler custom resource uses AWSLambdaBasicExecutionRole for its logs.",
+        },
+      ],
+    );
     new CfnOutput(this, 'IngestBucketName', { value: this.storage.ingestBucket.bucketName });
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.storage.artifactsBucket.bucketName });
     new CfnOutput(this, 'ControlTableName', { value: this.storage.controlTable.tableName });
     new CfnOutput(this, 'RecordsTableName', { value: this.storage.recordsTable.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'IngestDeadLetterQueueUrl', { value: this.ingest.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'RecordEventBusName', { value: this.pipeline.eventBus.eventBusName });
   }
 }

@@ -20,6 +20,7 @@ const Environment = z.object({
   CONTROL_TABLE: z.string().min(1),
   RECORDS_TABLE: z.string().min(1),
   ARTIFACTS_BUCKET: z.string().min(1),
+  INGEST_BUCKET: z.string().min(1),
   STATE_MACHINE_ARN: z.string().min(1),
   EVENT_BUS_NAME: z.string().min(1),
   MAIL_FROM: z.string().min(1),
@@ -67,4 +68,9 @@ export function awsPorts(env: AwsEnvironment): Ports {
     notifications: { allowLoopback: false, maxWebhookWaitSeconds: env.MAX_WEBHOOK_WAIT_SECONDS },
     tmpDir: '/tmp',
   };
+}
+
+/** The ingest bucket (drops, presigned uploads), read by the register Lambda. */
+export function awsIngestStore(env: AwsEnvironment): S3BlobStore {
+  return new S3BlobStore({ client: new S3Client({}), bucket: env.INGEST_BUCKET });
 }

@@ -107,6 +107,7 @@ describe('the CDK stack (offline synth, no account)', () => {
         'ControlTableName',
         'RecordsTableName',
         'StateMachineArn',
+        'IngestDeadLetterQueueUrl',
         'RecordEventBusName',
       ]),
     );
@@ -167,7 +168,7 @@ describe('the CDK stack (offline synth, no account)', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Runtime?.startsWith('nodejs') && f.Properties.Environment?.Variables?.CONTROL_TABLE,
     );
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7); // six tasks and the register Lambda
     for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
     const policyOf = (fn: string) =>
       JSON.stringify(
@@ -184,6 +185,30 @@ describe('the CDK stack (offline synth, no account)', () => {
     expect(policyOf('RunSql')).not.toContain('dynamodb:BatchWriteItem'.concat('", "Resource": ', records));
     expect(policyOf('Finalize')).toContain('states:StartExecution');
     expect(policyOf('Notify')).toContain('ses:SendEmail');
+  });
+
+  it('announces drops/ objects of the ingest bucket to a queue with a dead-letter queue, consumed by the register Lambda', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          Match.objectLike({
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'drops/' }] } },
+          }),
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+      SqsManagedSseEnabled: true,
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
   });
 
   it('alarms when a state machine execution fails', () => {
