@@ -1,6 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -58,14 +57,7 @@ export class Ingest extends Construct {
       new lambdaEvents.SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
     );
     storage.ingestBucket.grantRead(register, `${DROPS_PREFIX}*`);
-    storage.artifactsBucket.grantReadWrite(register);
-    storage.controlTable.grantReadWriteData(register);
-    register.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:StartExecution'],
-        resources: [pipeline.stateMachineArnForDispatch],
-      }),
-    );
+    pipeline.grantDispatch(register);
     this.registerFunction = register;
     suppressHandlerFindings(this);
 

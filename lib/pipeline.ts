@@ -50,10 +50,12 @@ export class Pipeline extends Construct {
   readonly environment: Record<string, string>;
   /** The state machine's ARN as a string, for Lambdas that dispatch (no reference cycle). */
   readonly stateMachineArnForDispatch: string;
+  private readonly storage: Storage;
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
     super(scope, id);
     const { storage } = props;
+    this.storage = storage;
     const stack = Stack.of(this);
     // Named, so the finalize Lambda can start queued runs without a circular reference to the machine.
     const stateMachineName = `${stack.stackName}-pipeline`;
@@ -76,7 +78,6 @@ export class Pipeline extends Construct {
       LOAD_CHUNKS_BUDGET_SECONDS: String(LOAD_CHUNKS_BUDGET_SECONDS),
       NODE_OPTIONS: '--enable-source-maps',
     });
-    this.stateMachineArnForDispatch = stateMachineArn;
     const functions = {} as Record<PipelineTask, lambda.Function>;
     for (const name of PIPELINE_TASKS) {
       const settings = TASK_SETTINGS[name];
@@ -99,9 +100,8 @@ export class Pipeline extends Construct {
       resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
     });
     functions.notify.addToRolePolicy(sendEmail);
-    functions.finalize.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }),
-    );
+    this.stateMachineArnForDispatch = stateMachineArn;
+    this.grantDispatch(functions.finalize);
     this.functions = functions;
 
     const retry = (state: tasks.LambdaInvoke): tasks.LambdaInvoke => {
@@ -201,6 +201,21 @@ export class Pipeline extends Construct {
     });
 
     suppressHandlerFindings(this);
+  }
+
+  /**
+   * What a Lambda that registers and dispatches executions needs: the control table (executions, slots),
+   * the artifacts bucket (inputs) and starting the state machine.
+   */
+  grantDispatch(fn: lambda.Function): void {
+    this.storage.controlTable.grantReadWriteData(fn);
+    this.storage.artifactsBucket.grantReadWrite(fn);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [this.stateMachineArnForDispatch],
+      }),
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { Api } from './api.ts';
 import { Ingest } from './ingest.ts';
 import { Pipeline } from './pipeline.ts';
 import { Storage, type StorageProps } from './storage.ts';
@@ -16,12 +17,13 @@ export interface SmartConnectorStackProps extends StackProps {
 
 /**
  * The SmartConnector platform on AWS. So far: its storage (tables and buckets) and the pipeline (the
- * state machine and its task Lambdas) and the ingest of S3 drops. The API and schedules come next.
+ * state machine and its task Lambdas) the ingest of S3 drops and the HTTP API. Schedules and webhook intake come next.
  */
 export class SmartConnectorStack extends Stack {
   readonly storage: Storage;
   readonly pipeline: Pipeline;
   readonly ingest: Ingest;
+  readonly api: Api;
 
   constructor(scope: Construct, id: string, props: SmartConnectorStackProps = {}) {
     super(scope, id, props);
@@ -31,6 +33,7 @@ export class SmartConnectorStack extends Stack {
       mailFrom: props.mailFrom ?? 'SmartConnector <no-reply@example.com>',
     });
     this.ingest = new Ingest(this, 'Ingest', { storage: this.storage, pipeline: this.pipeline });
+    this.api = new Api(this, 'Api', { pipeline: this.pipeline });
     // S3 notifications to SQS are configured by CDK's own singleton Lambda (a custom resource).
     NagSuppressions.addResourceSuppressionsByPath(
       this,

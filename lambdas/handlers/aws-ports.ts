@@ -12,6 +12,7 @@ import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
 import { SesMailer } from '../adapters/aws/ses-mailer.ts';
 import { StepFunctionsOrchestrator } from '../adapters/aws/step-functions-orchestrator.ts';
 import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
+import type { ApiDeps } from '../pipeline/api.ts';
 import type { Ports } from '../pipeline/ports.ts';
 import { systemClock } from '../ports/clock.ts';
 
@@ -40,13 +41,18 @@ export function awsEnvironment(env: NodeJS.ProcessEnv = process.env): AwsEnviron
 
 /** The ports of one Lambda container, built once from its environment; clients take endpoints from env. */
 export function awsPorts(env: AwsEnvironment): Ports {
+  return awsApiDeps(env).ports;
+}
+
+/** The ports and the API key store (the control table) the API Lambda needs. */
+export function awsApiDeps(env: AwsEnvironment): ApiDeps {
   const dynamo = new DynamoDBClient({});
   const control = new DynamoDbControlStore({
     client: dynamo,
     tableName: env.CONTROL_TABLE,
     clock: systemClock,
   });
-  return {
+  const ports: Ports = {
     connectors: control,
     executions: control,
     records: new DynamoDbRecordStore({ client: dynamo, tableName: env.RECORDS_TABLE }),
@@ -68,6 +74,7 @@ export function awsPorts(env: AwsEnvironment): Ports {
     notifications: { allowLoopback: false, maxWebhookWaitSeconds: env.MAX_WEBHOOK_WAIT_SECONDS },
     tmpDir: '/tmp',
   };
+  return { ports, apiKeys: control };
 }
 
 /** The ingest bucket (drops, presigned uploads), read by the register Lambda. */

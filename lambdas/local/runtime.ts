@@ -9,6 +9,7 @@ import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 import { JsonlEventLog } from '../adapters/local/jsonl-event-log.ts';
 import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
 import type { Ports } from '../pipeline/ports.ts';
+import type { ApiKeyStore } from '../ports/api-key-store.ts';
 import type { ProgressEvent, ProgressListener } from './run-execution.ts';
 import { systemClock } from '../ports/clock.ts';
 import { dynamoClientFor, startDynamoStandInProcess } from './dynamo-stand-in.ts';
@@ -24,6 +25,8 @@ export interface LocalRuntimeOptions {
 
 export interface LocalRuntime {
   ports: Ports;
+  /** API keys (hashed) in the control table, for `sc serve`. */
+  apiKeys: ApiKeyStore;
   /** The local Step Functions running the synthesised pipeline definition. */
   stateMachine: LocalStateMachine;
   /** Follows one execution's progress while it runs; returns the function that stops following it. */
@@ -96,6 +99,7 @@ export async function openLocalRuntime(
   await endInterrupted(ports);
   return {
     ports,
+    apiKeys: control,
     stateMachine,
     watch: (executionId, listener) => {
       listeners.set(executionId, listener);

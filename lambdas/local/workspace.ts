@@ -220,3 +220,13 @@ export async function applyConnector(
   }
   return { connector, version };
 }
+
+/** The connector folders of a workspace: its direct subfolders that hold a `connector.json`. */
+export async function findConnectorDirs(workspace: WorkspaceLocation): Promise<string[]> {
+  const entries = await readdir(workspace.root, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules')
+    .map((e) => join(workspace.root, e.name))
+    .filter((dir) => existsSync(join(dir, 'connector.json')))
+    .sort();
+}

@@ -51,6 +51,19 @@ export function droppedObjects(body: unknown): DroppedObject[] {
   }));
 }
 
+/** The event notification S3 sends for a created object (its key URL-encoded, `+` for spaces). */
+export function s3CreatedNotification(bucket: string, key: string, versionId: string, eTag?: string) {
+  const encoded = encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+  return {
+    Records: [
+      {
+        eventName: 'ObjectCreated:Put',
+        s3: { bucket: { name: bucket }, object: { key: encoded, versionId, ...(eTag ? { eTag } : {}) } },
+      },
+    ],
+  };
+}
+
 /**
  * The execution id of a dropped object: a UUID derived from its bucket, key and version (or ETag where
  * the bucket is not versioned), so the same object version always maps to the same execution.

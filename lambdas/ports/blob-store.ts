@@ -10,6 +10,8 @@ export interface BlobStore {
   putFile(key: string, localPath: string): Promise<void>;
   /** Streams a blob; rejects with a `NOT_FOUND` ScError when it is absent. */
   read(key: string): Promise<Readable>;
+  /** A time-limited download URL, where the store has one (S3); the local store has none. */
+  presignedUrl?(key: string, seconds?: number): Promise<string>;
   readText(key: string): Promise<string>;
   exists(key: string): Promise<boolean>;
   /** Keys under a prefix, sorted. */

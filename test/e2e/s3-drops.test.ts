@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../lambdas/adapters/aws/s3-blob-store.ts';
 import { SqsWorkQueue } from '../../lambdas/adapters/aws/sqs-work-queue.ts';
 import { setConnectorActive } from '../../lambdas/pipeline/control.ts';
-import { dropExecutionId, handleIngestMessage } from '../../lambdas/pipeline/s3-drops.ts';
+import {
+  dropExecutionId,
+  handleIngestMessage,
+  s3CreatedNotification,
+} from '../../lambdas/pipeline/s3-drops.ts';
+import { DropsWatcher } from '../../lambdas/local/drops-watcher.ts';
 import {
   s3ClientFor,
   sqsClientFor,
@@ -57,19 +62,8 @@ afterAll(async () => {
   await ws?.close();
 });
 
-/** The event notification S3 sends for a created object (keys URL-encoded, `+` for spaces). */
 function createdEvent(key: string, versionId: string) {
-  return {
-    Records: [
-      {
-        eventName: 'ObjectCreated:Put',
-        s3: {
-          bucket: { name: BUCKET },
-          object: { key: encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/'), versionId },
-        },
-      },
-    ],
-  };
+  return s3CreatedNotification(BUCKET, key, versionId);
 }
 
 async function drop(key: string, body: string): Promise<void> {
@@ -120,6 +114,23 @@ describe('S3 drops', () => {
     const dead = await deadLetters.receive(10, 1);
     expect(dead.map((d) => d.body)).toEqual([createdEvent(key, 'v1')]);
     expect(await ingest.exists(key)).toBe(true);
+  });
+
+  it('sc serve watches drops/ on the local S3 stand-in: each new object version starts one execution', async () => {
+    const watcher = new DropsWatcher(s3, BUCKET, (notification) =>
+      handleIngestMessage(ws.ports, ingest, notification),
+    );
+    await watcher.scan(); // what the earlier tests dropped
+    const connector = (await ws.ports.connectors.getConnector('drops'))!;
+    const before = (await ws.ports.executions.listByConnector(connector.id)).length;
+    await drop('drops/drops/watched.csv', csv(['name', 'qty'], ['W', 1]));
+    expect(await watcher.scan()).toBe(1);
+    expect(await watcher.scan()).toBe(0); // seen already
+    await ws.runtime.stateMachine.idle();
+    const executions = await ws.ports.executions.listByConnector(connector.id);
+    expect(executions).toHaveLength(before + 1);
+    expect(executions.find((e) => e.inputFile?.name === 'watched.csv')?.status).toBe('succeeded');
+    await watcher.stop();
   });
 
   it('the test event S3 sends when notifications are set up is accepted and starts nothing; other bodies are refused', async () => {

@@ -168,7 +168,7 @@ describe('the CDK stack (offline synth, no account)', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Runtime?.startsWith('nodejs') && f.Properties.Environment?.Variables?.CONTROL_TABLE,
     );
-    expect(functions).toHaveLength(7); // six tasks and the register Lambda
+    expect(functions).toHaveLength(8); // six tasks, the register Lambda and the API Lambda
     for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
     const policyOf = (fn: string) =>
       JSON.stringify(
@@ -209,6 +209,17 @@ describe('the CDK stack (offline synth, no account)', () => {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Threshold: 1,
     });
+  });
+
+  it('serves the HTTP API from one Lambda behind API Gateway, with access logs and throttling, and outputs its URL', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
+    expect(Object.keys(template.findOutputs('*')).some((name) => name.startsWith('ApiUrl'))).toBe(true);
   });
 
   it('alarms when a state machine execution fails', () => {

@@ -11,6 +11,7 @@ import { ScError } from '../../core/errors.ts';
 import type { Execution } from '../../core/model.ts';
 import type { ObjectDefinition } from '../../core/object-schema.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
+import type { ApiKeyRecord, ApiKeyStore } from '../../ports/api-key-store.ts';
 import type { ConnectorRecord, ConnectorStore, ConnectorVersion } from '../../ports/connector-store.ts';
 import type { ExecutionPatch, ExecutionStore } from '../../ports/execution-store.ts';
 import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
@@ -51,7 +52,7 @@ const CONNECTOR_LIST = 'CONNECTORS';
 const OBJECT_LIST = 'OBJECTS';
 
 /** Connectors, versions and object definitions (ConnectorStore) and executions (ExecutionStore). */
-export class DynamoDbControlStore implements ConnectorStore, ExecutionStore {
+export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, ApiKeyStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly clock: Clock;
@@ -203,6 +204,20 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore {
     return (await this.queryIndex(OBJECT_LIST, true)).map((item) => item.definition as ObjectDefinition);
   }
 
+  // --- API keys ---------------------------------------------------------------------------------------
+
+  async createApiKey(key: ApiKeyRecord): Promise<void> {
+    const created = await this.putIf({ ...apiKeyKey(key.hash), ...key }, 'attribute_not_exists(pk)', {});
+    if (!created) throw conflict('An API key with this hash exists already.');
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const item = await this.getItem(apiKeyKey(hash));
+    if (!item) return null;
+    const { id, name, createdAt, revokedAt } = item as unknown as ApiKeyRecord;
+    return { id, name, hash, createdAt, revokedAt: revokedAt ?? null };
+  }
+
   // --- executions -------------------------------------------------------------------------------------
 
   async create(execution: Execution): Promise<void> {
@@ -305,7 +320,7 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore {
           TableName: this.tableName,
           Item: item,
           ConditionExpression: condition,
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
           ExpressionAttributeNames: names,
         }),
       ),
@@ -387,6 +402,10 @@ function versionKey(connectorId: string, version: number) {
 
 function objectKey(apiName: string) {
   return { pk: `O#${apiName}`, sk: 'O' };
+}
+
+function apiKeyKey(hash: string) {
+  return { pk: `APIKEY#${hash}`, sk: 'APIKEY' };
 }
 
 function executionKey(id: string) {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { DefinitionError, ScError, UsageError, errorMessage } from '../../core/errors.ts';
 import { recordsCommand } from './records-command.ts';
 import { runCommand } from './run-command.ts';
+import { apiKeyCreateCommand, serveCommand } from './serve-command.ts';
 import { validateCommand } from './validate-command.ts';
 
 /** Exit codes (SPEC §10): 0 succeeded, 3 partial_success, 1 failed or cancelled, 2 bad usage or definition. */
@@ -49,6 +50,24 @@ program
   .option('--json', 'print the result as JSON', false)
   .action(async (dir: string, options) => {
     process.exitCode = await validateCommand(dir, { ...options, workspace: program.opts().workspace });
+  });
+
+program
+  .command('serve')
+  .description('serve the HTTP API on this machine (connectors, executions, reports), with API keys')
+  .option('-p, --port <port>', 'the port on 127.0.0.1', (v) => Number.parseInt(v, 10), 8787)
+  .action(async (options: { port: number }) => {
+    process.exitCode = await serveCommand({ ...options, workspace: program.opts().workspace });
+  });
+
+program
+  .command('api-key')
+  .description('manage the keys of the HTTP API')
+  .command('create')
+  .description('create a key and print it once (only its hash is stored)')
+  .argument('<name>', 'who or what the key is for')
+  .action(async (name: string) => {
+    process.exitCode = await apiKeyCreateCommand(name, { workspace: program.opts().workspace });
   });
 
 try {

@@ -1,0 +1,16 @@
+/** An API key as stored: its SHA-256 hash, never the key itself. */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  /** Hex SHA-256 of the key. */
+  hash: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** The keys that may call the HTTP API (SPEC §9). */
+export interface ApiKeyStore {
+  /** Stores a new key's record; fails with `CONFLICT` when the hash exists. */
+  createApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+}
