@@ -1,13 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DROPS_PREFIX } from '../lambdas/core/drops.ts';
 import { handlerFunction, suppressHandlerFindings } from './handler-function.ts';
+import { QueueWithDeadLetters } from './queue-with-dead-letters.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { Storage } from './storage.ts';
 
@@ -30,18 +30,13 @@ export class Ingest extends Construct {
   constructor(scope: Construct, id: string, props: IngestProps) {
     super(scope, id);
     const { storage, pipeline } = props;
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    const queues = new QueueWithDeadLetters(this, 'Queue', {
+      visibilityTimeout: Duration.minutes(12), // six times the register Lambda's timeout
+      alarmDescription:
+        'An S3 drop could not be registered after 5 tries (see the register Lambda logs); the file is still in the ingest bucket.',
     });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // Six times the register Lambda's timeout, as Lambda's SQS event source advises.
-      visibilityTimeout: Duration.minutes(12),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
-    });
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
     storage.ingestBucket.addEventNotification(
       s3.EventType.OBJECT_CREATED,
       new s3n.SqsDestination(this.queue),
@@ -60,15 +55,5 @@ export class Ingest extends Construct {
     pipeline.grantDispatch(register);
     this.registerFunction = register;
     suppressHandlerFindings(this);
-
-    new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'An S3 drop could not be registered after 5 tries (see the register Lambda logs); the file is still in the ingest bucket.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
   }
 }

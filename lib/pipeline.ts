@@ -1,6 +1,8 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,6 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PIPELINE_TASKS, type PipelineTask } from '../lambdas/pipeline/task-names.ts';
 import { handlerFunction, suppressHandlerFindings } from './handler-function.ts';
+import { QueueWithDeadLetters } from './queue-with-dead-letters.ts';
 import type { Storage } from './storage.ts';
 
 /** How long one LoadChunks invocation starts new chunks before it hands its cursor back (Lambda max 15 min). */
@@ -44,6 +47,9 @@ export interface PipelineProps {
 export class Pipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<PipelineTask, lambda.Function>;
+  /** Pending execution-ended webhooks wait here for their next attempt. */
+  readonly webhookQueue: sqs.Queue;
+  readonly deliverWebhookFunction: lambda.Function;
   /** Where load-step triggers publish record events. */
   readonly eventBus: events.EventBus;
   /** The environment every platform Lambda gets (lambdas/handlers/aws-ports.ts reads it). */
@@ -67,8 +73,16 @@ export class Pipeline extends Construct {
     });
 
     this.eventBus = new events.EventBus(this, 'RecordEvents');
+    // Execution-ended webhooks still failing after Notify's wait retry from here, with delays, for an hour.
+    const webhookQueues = new QueueWithDeadLetters(this, 'WebhookQueue', {
+      visibilityTimeout: Duration.minutes(6), // six times the deliver-webhook Lambda's timeout
+      alarmDescription:
+        'An execution-ended webhook retry failed 5 times in the sender itself (see the deliver-webhook Lambda logs).',
+    });
+    this.webhookQueue = webhookQueues.queue;
     const environment = (this.environment = {
       INGEST_BUCKET: storage.ingestBucket.bucketName,
+      WEBHOOK_QUEUE_URL: webhookQueues.queue.queueUrl,
       EVENT_BUS_NAME: this.eventBus.eventBusName,
       MAIL_FROM: props.mailFrom,
       CONTROL_TABLE: storage.controlTable.tableName,
@@ -100,6 +114,19 @@ export class Pipeline extends Construct {
       resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
     });
     functions.notify.addToRolePolicy(sendEmail);
+    webhookQueues.queue.grantSendMessages(functions.notify);
+    const deliver = handlerFunction(this, 'DeliverWebhook', 'deliver-webhook', {
+      memoryMiB: 256,
+      timeout: Duration.minutes(1),
+      environment: { ...environment, MAX_WEBHOOK_WAIT_SECONDS: '0' },
+    });
+    deliver.addEventSource(
+      new lambdaEvents.SqsEventSource(webhookQueues.queue, { reportBatchItemFailures: true }),
+    );
+    webhookQueues.queue.grantSendMessages(deliver);
+    storage.controlTable.grantReadWriteData(deliver);
+    storage.artifactsBucket.grantRead(deliver);
+    this.deliverWebhookFunction = deliver;
     this.stateMachineArnForDispatch = stateMachineArn;
     this.grantDispatch(functions.finalize);
     this.functions = functions;

@@ -3,6 +3,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { DynamoDbConcurrencySlots } from '../adapters/aws/dynamodb-concurrency-slots.ts';
 import { DynamoDbControlStore } from '../adapters/aws/dynamodb-control-store.ts';
@@ -10,6 +11,7 @@ import { DynamoDbRecordStore } from '../adapters/aws/dynamodb-record-store.ts';
 import { EventBridgeEventPublisher } from '../adapters/aws/eventbridge-event-publisher.ts';
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
 import { SesMailer } from '../adapters/aws/ses-mailer.ts';
+import { SqsWorkQueue } from '../adapters/aws/sqs-work-queue.ts';
 import { StepFunctionsOrchestrator } from '../adapters/aws/step-functions-orchestrator.ts';
 import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
 import type { ApiDeps } from '../pipeline/api.ts';
@@ -22,11 +24,12 @@ const Environment = z.object({
   RECORDS_TABLE: z.string().min(1),
   ARTIFACTS_BUCKET: z.string().min(1),
   INGEST_BUCKET: z.string().min(1),
+  WEBHOOK_QUEUE_URL: z.string().min(1),
   STATE_MACHINE_ARN: z.string().min(1),
   EVENT_BUS_NAME: z.string().min(1),
   MAIL_FROM: z.string().min(1),
   LOAD_CHUNKS_BUDGET_SECONDS: z.coerce.number().positive().default(600),
-  MAX_WEBHOOK_WAIT_SECONDS: z.coerce.number().min(0).default(240),
+  MAX_WEBHOOK_WAIT_SECONDS: z.coerce.number().min(0).default(60),
 });
 export type AwsEnvironment = z.infer<typeof Environment>;
 
@@ -72,6 +75,7 @@ export function awsApiDeps(env: AwsEnvironment): ApiDeps {
     }),
     // In AWS, webhook targets must be public addresses.
     notifications: { allowLoopback: false, maxWebhookWaitSeconds: env.MAX_WEBHOOK_WAIT_SECONDS },
+    webhookQueue: new SqsWorkQueue({ client: new SQSClient({}), queueUrl: env.WEBHOOK_QUEUE_URL }),
     tmpDir: '/tmp',
   };
   return { ports, apiKeys: control };

@@ -8,6 +8,7 @@ import type { Mailer } from '../ports/mailer.ts';
 import type { Orchestrator } from '../ports/orchestrator.ts';
 import type { RecordStore } from '../ports/record-store.ts';
 import type { SqlEngine } from '../ports/sql-engine.ts';
+import type { WorkQueue } from '../ports/work-queue.ts';
 
 /** Everything the pipeline stages reach the outside world through. Built once per process/container. */
 export interface Ports {
@@ -30,6 +31,11 @@ export interface Ports {
     /** How long a run waits for the webhook to be delivered before leaving it `pending`. */
     maxWebhookWaitSeconds: number;
   };
+  /**
+   * Where a webhook delivery still failing after `maxWebhookWaitSeconds` waits for its next attempt (AWS:
+   * an SQS queue with delays). Absent locally: `sc run` leaves such a delivery `pending`.
+   */
+  webhookQueue?: WorkQueue;
   /** Scratch space for files a stage builds before storing them. */
   tmpDir: string;
 }

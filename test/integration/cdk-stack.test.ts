@@ -168,7 +168,7 @@ describe('the CDK stack (offline synth, no account)', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Runtime?.startsWith('nodejs') && f.Properties.Environment?.Variables?.CONTROL_TABLE,
     );
-    expect(functions).toHaveLength(8); // six tasks, the register Lambda and the API Lambda
+    expect(functions).toHaveLength(9); // six tasks, register, API and deliver-webhook
     for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
     const policyOf = (fn: string) =>
       JSON.stringify(
@@ -202,7 +202,9 @@ describe('the CDK stack (offline synth, no account)', () => {
       RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
       SqsManagedSseEnabled: true,
     });
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    // The ingest queue's and the webhook queue's consumers.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

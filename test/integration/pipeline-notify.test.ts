@@ -2,6 +2,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { SqsWorkQueue } from '../../lambdas/adapters/aws/sqs-work-queue.ts';
+import { sqsClientFor, startS3SqsStandIn } from '../../lambdas/local/s3-sqs-stand-in.ts';
+import { pumpQueue } from '../../lambdas/local/sqs-pump.ts';
+import {
+  continueWebhookDelivery,
+  notifyExecutionEnded,
+  type WebhookRetryMessage,
+} from '../../lambdas/pipeline/notify.ts';
+import type { Ports } from '../../lambdas/pipeline/ports.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../lambdas/pipeline/webhook-signing.ts';
 import { csvInput, openPipelineWorkspace, type PipelineWorkspace } from '../helpers/pipeline.ts';
@@ -128,4 +137,51 @@ describe('when a run ends', () => {
       attempts: [{ outcome: { kind: 'http', status: 410 } }],
     });
   });
+
+  it('in AWS a delivery still failing after the wait goes to the webhook queue and continues from there until delivered', async () => {
+    const { execution } = await ws.run('notify', csvInput('items3.csv', ['name', 'qty'], ['Quince', 3]));
+    expect(execution.webhook?.status).toBe('delivered');
+
+    // The ports a Lambda has: no wait inside it, and the webhook queue (SQS on the stand-in).
+    const aws = await startS3SqsStandIn({ queues: [{ name: 'webhooks' }] });
+    try {
+      const webhookQueue = new SqsWorkQueue({
+        client: sqsClientFor(aws.endpoint),
+        queueUrl: aws.queueUrls.webhooks!,
+      });
+      const lambdaPorts: Ports = {
+        ...ws.ports,
+        notifications: { allowLoopback: true, maxWebhookWaitSeconds: 0 },
+        webhookQueue,
+      };
+      received.length = 0;
+      answers = [
+        { status: 500, headers: { 'Retry-After': '1' } },
+        { status: 503, headers: { 'Retry-After': '1' } },
+      ];
+      await ws.ports.executions.update(execution.id, { webhook: null });
+      await notifyExecutionEnded(lambdaPorts, execution.id);
+      expect((await ws.ports.executions.get(execution.id))?.webhook?.status).toBe('pending');
+      expect(received).toHaveLength(1);
+
+      // The deliver-webhook Lambda's work, as the queue hands it over after each delay.
+      for (let round = 0; round < 10 && received.length < 3; round++) {
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        await pumpQueue(webhookQueue, (body) =>
+          continueWebhookDelivery(lambdaPorts, body as WebhookRetryMessage),
+        );
+      }
+      const stored = (await ws.ports.executions.get(execution.id))!;
+      expect(stored.webhook?.status).toBe('delivered');
+      expect(stored.webhook?.attempts.map((a) => a.outcome)).toEqual([
+        expect.objectContaining({ kind: 'http', status: 500 }),
+        expect.objectContaining({ kind: 'http', status: 503 }),
+        { kind: 'http', status: 200 },
+      ]);
+      expect(new Set(received.map((r) => r.body)).size).toBe(1);
+      expect(await webhookQueue.receive(10, 0)).toEqual([]);
+    } finally {
+      await aws.stop();
+    }
+  }, 60_000);
 });
