@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, type CfnElement } from 'aws-cdk-lib';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { LOCAL_TASK_ARN_PREFIX } from '../lambdas/pipeline/task-names.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -13,7 +13,7 @@ export function renderPipelineAsl(pipeline: Pipeline): object {
   const stack = Stack.of(pipeline);
   const taskByLogicalId = new Map(
     Object.entries(pipeline.functions).map(([task, fn]) => [
-      stack.getLogicalId(fn.node.defaultChild as never),
+      stack.getLogicalId(fn.node.defaultChild as CfnElement),
       task,
     ]),
   );

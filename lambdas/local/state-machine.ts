@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { errorMessage } from '../core/errors.ts';
 import type { Ports } from '../pipeline/ports.ts';
 import { LOCAL_TASK_ARN_PREFIX, PIPELINE_TASKS, type PipelineTask } from '../pipeline/task-names.ts';
@@ -66,7 +66,7 @@ export class LocalStateMachine implements Orchestrator {
     ports: () => Ports,
     private readonly options: LocalStateMachineOptions = {},
   ) {
-    this.machine = new StateMachine(definition as never, {
+    this.machine = new StateMachine(definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false },
     });
     const runtime: TaskRuntime = {

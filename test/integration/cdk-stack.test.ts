@@ -1,3 +1,4 @@
+import type { CfnElement } from 'aws-cdk-lib';
 import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -176,8 +177,8 @@ describe('the CDK stack (offline synth, no account)', () => {
           JSON.stringify(p.Properties.Roles).includes(`${fn}FunctionServiceRole`),
         ),
       );
-    const records = stack.getLogicalId(stack.storage.recordsTable.node.defaultChild as never);
-    const artifacts = stack.getLogicalId(stack.storage.artifactsBucket.node.defaultChild as never);
+    const records = stack.getLogicalId(stack.storage.recordsTable.node.defaultChild as CfnElement);
+    const artifacts = stack.getLogicalId(stack.storage.artifactsBucket.node.defaultChild as CfnElement);
     expect(policyOf('LoadChunks')).toContain(records);
     expect(policyOf('LoadChunks')).toContain('dynamodb:BatchWriteItem');
     expect(policyOf('Prepare')).not.toContain(records);
