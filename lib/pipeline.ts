@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -215,6 +216,27 @@ export class Pipeline extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+
+    // A state machine execution that fails, times out or is aborted never reached (or finished) Finalize:
+    // the reaper ends the execution and frees its slot.
+    const reaper = handlerFunction(this, 'ReapExecution', 'reap-execution', {
+      memoryMiB: 256,
+      timeout: Duration.minutes(1),
+      environment,
+    });
+    this.grantDispatch(reaper);
+    new events.Rule(this, 'FailedExecutionsRule', {
+      description: 'Pipeline executions that failed, timed out or were aborted go to the reaper.',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+        },
+      },
+      targets: [new eventsTargets.LambdaFunction(reaper, { retryAttempts: 8 })],
     });
 
     new cloudwatch.Alarm(this, 'FailedExecutionsAlarm', {

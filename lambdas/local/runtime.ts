@@ -9,6 +9,8 @@ import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 import { JsonlEventLog } from '../adapters/local/jsonl-event-log.ts';
 import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
 import type { Ports } from '../pipeline/ports.ts';
+import { reapExecution } from '../pipeline/state-tasks.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { ApiKeyStore } from '../ports/api-key-store.ts';
 import type { ProgressEvent, ProgressListener } from './run-execution.ts';
 import { systemClock } from '../ports/clock.ts';
@@ -66,6 +68,7 @@ export async function openLocalRuntime(
       if (task === 'build-report') await emit(id, { stage: 'report', done: 0, total: 1 });
       await options.beforeTask?.(task, input);
     },
+    onFailed: (id, error) => reapExecution(ports, id, errorMessage(error)),
     onVariables: (id) => emit(id, { stage: 'variables', done: 0, total: 1 }),
     onChunk: async ({ executionId, stepIndex, chunksDone, chunksTotal }) => {
       const steps = (await ports.executions.get(executionId))?.counts.steps ?? [];

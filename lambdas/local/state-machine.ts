@@ -45,6 +45,8 @@ export interface LocalStateMachineOptions {
   onChunk?: TaskRuntime['onChunk'];
   /** Called when RunSql moves on to the variable stage. */
   onVariables?: TaskRuntime['onVariables'];
+  /** Called when a state machine execution fails (as Step Functions' status-change event does in AWS). */
+  onFailed?: (executionId: string, error: unknown) => Promise<void>;
   /** Called before a task runs (its state input), e.g. for stage progress or to inject failures in tests. */
   beforeTask?: (task: PipelineTask, input: unknown) => void | Promise<void>;
 }
@@ -106,9 +108,14 @@ export class LocalStateMachine implements Orchestrator {
         executionId,
         result.then(
           () => undefined,
-          (error: unknown) => {
-            // Finalize failed after its retries: Step Functions would fail the execution (and alarm).
+          async (error: unknown) => {
+            // Finalize failed after its retries: Step Functions fails the execution (and alarms).
             process.emitWarning(`The pipeline of execution ${executionId} failed: ${errorMessage(error)}`);
+            try {
+              await this.options.onFailed?.(executionId, error);
+            } catch (reapError) {
+              process.emitWarning(`Execution ${executionId} was not cleaned up: ${errorMessage(reapError)}`);
+            }
           },
         ),
       );

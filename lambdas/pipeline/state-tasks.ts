@@ -219,6 +219,27 @@ export async function finalizeTask(
   await dispatchConnector(ports, execution.connectorId);
 }
 
+/**
+ * When the state machine execution itself ended badly (Finalize failed after its retries, a timeout, an
+ * abort): the execution is ended `failed` if nothing ended it, its slot is released and its connector's
+ * queue dispatched, so a crashed run can never hold a slot. In AWS an EventBridge rule on the state
+ * machine's status changes calls this; locally the local state machine does when a run rejects.
+ */
+export async function reapExecution(ports: Ports, executionId: string, cause: string): Promise<void> {
+  const execution = await ports.executions.get(executionId);
+  if (!execution) return;
+  if (!TERMINAL_STATUSES.has(execution.status)) {
+    const plan = (await ports.blobs.exists(artifacts.plan(executionId)))
+      ? await readPlan(ports, executionId)
+      : null;
+    const error = { code: 'PIPELINE_FAILED', message: `The pipeline stopped before the run ended: ${cause}` };
+    // As Finalize would: the connector's status, and no diff baseline from a run that may have loaded rows.
+    await finalizeExecution(ports, executionId, { status: 'failed', error }, plan);
+  }
+  await ports.slots.release(execution.connectorId, executionId);
+  await dispatchConnector(ports, execution.connectorId);
+}
+
 /** Notify: the execution-ended webhook and the notification emails. */
 export async function notifyTask(ports: Ports, input: ExecutionRef): Promise<void> {
   const execution = await loadExecution(ports, input.executionId);

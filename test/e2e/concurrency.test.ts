@@ -14,10 +14,12 @@ import { csv, itemsConnector, openPipelineWorkspace, type PipelineWorkspace } fr
  */
 
 let ws: PipelineWorkspace;
+/** Executions whose Finalize task always fails (fault injection): their state machine execution fails. */
+const failFinalize = new Set<string>();
 
 beforeAll(async () => {
   ws = await openPipelineWorkspace(
-    ['c_serial', 'c_paused', 'c_inactive', 'c_cancel', 'c_retry', 'c_dry'].map((apiName) => ({
+    ['c_serial', 'c_paused', 'c_inactive', 'c_cancel', 'c_retry', 'c_dry', 'c_reap'].map((apiName) => ({
       apiName,
       name: apiName,
       fields: [
@@ -25,6 +27,13 @@ beforeAll(async () => {
         { name: 'qty', type: 'integer' },
       ],
     })),
+    {
+      beforeTask: (task, input) => {
+        if (task === 'finalize' && failFinalize.has((input as { executionId: string }).executionId)) {
+          throw new Error('injected: Finalize fails');
+        }
+      },
+    },
   );
 });
 afterAll(async () => {
@@ -163,6 +172,24 @@ describe('cancel', () => {
     expect(running!.reportKey).not.toBeNull();
     expect(stillCancelled!.startedAt).toBeNull(); // never ran
     await expect(cancelExecution(ws.ports, first!)).rejects.toMatchObject({ code: 'EXECUTION_ENDED' });
+    expect(await ws.ports.slots.holders(connector.id)).toEqual([]);
+  });
+});
+
+describe('slots never leak', () => {
+  it('a run whose state machine execution fails is ended by the reaper, and its slot goes to the next run', async () => {
+    await ws.writeConnector('reap', {
+      definition: itemsConnector('Reap', ['c_reap'], { maxConcurrentExecutions: 1 }),
+    });
+    const { connector } = await ws.apply('reap');
+    await setConnectorActive(ws.ports, connector.id, true);
+    const [crashing, next] = await upload('reap', 2);
+    failFinalize.add(crashing!);
+    await dispatchAndSettle(connector.id);
+
+    const [crashed, ran] = await executions([crashing!, next!]);
+    expect(crashed).toMatchObject({ status: 'failed', error: { code: 'PIPELINE_FAILED' } });
+    expect(ran!.status).toBe('succeeded');
     expect(await ws.ports.slots.holders(connector.id)).toEqual([]);
   });
 });

@@ -8,7 +8,11 @@ import type { Execution, StepCounts, StoredRecord } from '../../lambdas/core/mod
 import type { ObjectDefinition, ObjectDefinitionInput } from '../../lambdas/core/object-schema.ts';
 import type { ProgressEvent } from '../../lambdas/local/run-execution.ts';
 import { runLocally } from '../../lambdas/local/run-locally.ts';
-import { openLocalRuntime, type LocalRuntime } from '../../lambdas/local/runtime.ts';
+import {
+  openLocalRuntime,
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+} from '../../lambdas/local/runtime.ts';
 import {
   applyConnector,
   applyObjects,
@@ -101,14 +105,17 @@ export interface PipelineWorkspace {
   close(): Promise<void>;
 }
 
-export async function openPipelineWorkspace(objects: readonly ObjectSpec[] = []): Promise<PipelineWorkspace> {
+export async function openPipelineWorkspace(
+  objects: readonly ObjectSpec[] = [],
+  runtimeOptions: LocalRuntimeOptions = {},
+): Promise<PipelineWorkspace> {
   const dir = await mkdtemp(join(tmpdir(), 'sc-pipeline-'));
   await mkdir(join(dir, 'objects'), { recursive: true });
   for (const object of objects) await writeObjectFile(dir, object);
   const workspace = findWorkspace({ explicit: dir, from: dir });
   let runtime: LocalRuntime;
   try {
-    runtime = await openLocalRuntime(workspace, { retryIntervalMs: 0 });
+    runtime = await openLocalRuntime(workspace, { retryIntervalMs: 0, ...runtimeOptions });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;

@@ -169,7 +169,7 @@ describe('the CDK stack (offline synth, no account)', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Runtime?.startsWith('nodejs') && f.Properties.Environment?.Variables?.CONTROL_TABLE,
     );
-    expect(functions).toHaveLength(9); // six tasks, register, API and deliver-webhook
+    expect(functions).toHaveLength(10); // six tasks, register, API, deliver-webhook and the reaper
     for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
     const policyOf = (fn: string) =>
       JSON.stringify(
@@ -223,6 +223,16 @@ describe('the CDK stack (offline synth, no account)', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
     });
     expect(Object.keys(template.findOutputs('*')).some((name) => name.startsWith('ApiUrl'))).toBe(true);
+  });
+
+  it('sends failed, timed-out and aborted state machine executions to the reaper', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: Match.objectLike({ status: ['FAILED', 'TIMED_OUT', 'ABORTED'] }),
+      }),
+    });
   });
 
   it('alarms when a state machine execution fails', () => {
