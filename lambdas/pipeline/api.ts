@@ -1,102 +1,99 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { activationIssues } from '../core/definition-checks.ts';
-import { DefinitionError, ScError, UsageError, errorMessage } from '../core/errors.ts';
-import type { Execution } from '../core/model.ts';
+import type { ZodType } from 'zod';
+import { DefinitionError, ScError, errorMessage } from '../core/errors.ts';
+import { jsonPath } from '../core/zod-issues.ts';
 import type { ApiKeyStore } from '../ports/api-key-store.ts';
-import { loadExecution } from './context.ts';
-import { cancelExecution, setConnectorActive } from './control.ts';
-import { dispatchConnector } from './dispatch.ts';
-import type { Ports } from './ports.ts';
-import { registerExecution } from './register.ts';
+import { API_ROUTES } from './api/all-routes.ts';
+import {
+  ApiError,
+  errorResponse,
+  type ApiDeps,
+  type ApiRequest,
+  type ApiResponse,
+  type ApiRoute,
+} from './api/http.ts';
+
+export type { ApiDeps, ApiRequest, ApiResponse } from './api/http.ts';
 
 /*
- * The HTTP API (SPEC §9), as far as the serverless issue needs it: connectors list/get/activate/
- * deactivate; executions start (a file in the body), list, get, cancel, report. One function answers a
- * plain request; the API Lambda (API Gateway events) and `sc serve` (node:http) both call it.
+ * The HTTP API (SPEC §9). One function answers a plain request; the API Lambda (API Gateway events) and
+ * `sc serve` (node:http) both call it. Routes live in `api/*-routes.ts`, each declared with its zod
+ * schemas; this module matches the route, checks the key, validates the input and renders errors.
  */
 
-export interface ApiRequest {
-  method: string;
-  /** Without the query string. */
-  path: string;
-  query: Record<string, string | undefined>;
-  /** Lower-case names. */
-  headers: Record<string, string | undefined>;
-  body: Buffer;
-}
-
-export interface ApiResponse {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string | Buffer;
-}
-
-export interface ApiDeps {
-  ports: Ports;
-  apiKeys: ApiKeyStore;
-}
-
 /** Makes a key: returns the key once (only its hash is stored). */
-export async function createApiKey(apiKeys: ApiKeyStore, name: string, now: Date): Promise<string> {
+export async function createApiKey(
+  apiKeys: ApiKeyStore,
+  name: string,
+  now: Date,
+): Promise<{ id: string; name: string; key: string }> {
   const key = `sc_${randomBytes(24).toString('base64url')}`;
-  await apiKeys.createApiKey({
-    id: randomUUID(),
-    name,
-    hash: hashKey(key),
-    createdAt: now.toISOString(),
-    revokedAt: null,
-  });
-  return key;
+  const id = randomUUID();
+  await apiKeys.createApiKey({ id, name, hash: hashKey(key), createdAt: now.toISOString(), revokedAt: null });
+  return { id, name, key };
 }
 
-function hashKey(key: string): string {
+export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-type Handler = (deps: ApiDeps, request: ApiRequest, params: string[]) => Promise<ApiResponse>;
+interface CompiledRoute {
+  route: ApiRoute;
+  pattern: RegExp;
+  names: string[];
+}
 
-const ROUTES: Array<[method: string, pattern: RegExp, handler: Handler]> = [
-  ['GET', /^\/connectors$/, listConnectors],
-  ['GET', /^\/connectors\/([^/]+)$/, getConnector],
-  ['POST', /^\/connectors\/([^/]+)\/(activate|deactivate)$/, activate],
-  ['POST', /^\/connectors\/([^/]+)\/executions$/, startExecution],
-  ['GET', /^\/connectors\/([^/]+)\/executions$/, listExecutions],
-  ['GET', /^\/executions\/([^/]+)$/, getExecution],
-  ['POST', /^\/executions\/([^/]+)\/cancel$/, cancel],
-  ['GET', /^\/executions\/([^/]+)\/report$/, report],
-];
+const COMPILED: CompiledRoute[] = API_ROUTES.map((route) => {
+  const names: string[] = [];
+  const source = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { route, pattern: new RegExp(`^${source}$`), names };
+});
 
 /** Answers one request: 401 without a key, 403 with an unknown or revoked one, errors as JSON. */
 export async function handleApiRequest(deps: ApiDeps, request: ApiRequest): Promise<ApiResponse> {
   try {
-    await authenticate(deps.apiKeys, request.headers);
-    for (const [method, pattern, handler] of ROUTES) {
-      const match = pattern.exec(request.path);
-      if (!match) continue;
-      if (request.method !== method) continue;
-      return await handler(deps, request, match.slice(1).map(decodeURIComponent));
+    const path = request.path.length > 1 ? request.path.replace(/\/+$/, '') : request.path;
+    const matches = COMPILED.map((c) => ({ c, match: c.pattern.exec(path) })).filter((m) => m.match);
+    if (matches.length === 0) return errorResponse(404, 'NOT_FOUND', `No route ${request.method} ${path}.`);
+    const found = matches.find((m) => m.c.route.method === request.method);
+    if (!found) {
+      const allowed = matches.map((m) => m.c.route.method).join(', ');
+      return errorResponse(405, 'METHOD_NOT_ALLOWED', `${path} takes ${allowed}, not ${request.method}.`);
     }
-    return error(404, 'NOT_FOUND', `No route ${request.method} ${request.path}.`);
+    const { route, names } = found.c;
+    const params = Object.fromEntries(
+      names.map((name, i) => [name, decodeURIComponent(found.match![i + 1]!)]),
+    );
+    const auth = route.auth ?? 'key';
+    if (auth === 'key') await authenticate(deps.apiKeys, request.headers);
+    if (auth === 'webhook' && !(await webhookTokenMatches(deps, params, request))) {
+      await authenticate(deps.apiKeys, request.headers);
+    }
+    const query = route.query ? validate(route.query, request.query, 'query') : request.query;
+    const body = route.body ? validate(route.body, parseJsonBody(request), 'body') : undefined;
+    return await route.handle(deps, { params, query, body, request });
   } catch (caught) {
-    if (caught instanceof ApiError) return error(caught.status, caught.code, caught.message);
-    if (caught instanceof DefinitionError) {
-      return json(409, { error: { code: caught.code, message: caught.message, issues: caught.issues } });
-    }
-    if (caught instanceof ScError) return error(statusOf(caught.code), caught.code, caught.message);
-    return error(500, 'INTERNAL_ERROR', errorMessage(caught));
+    return errorFrom(caught);
   }
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+function errorFrom(caught: unknown): ApiResponse {
+  if (caught instanceof ApiError)
+    return errorResponse(caught.status, caught.code, caught.message, caught.details);
+  if (caught instanceof DefinitionError) {
+    return errorResponse(409, caught.code, caught.message, caught.issues);
   }
+  if (caught instanceof ScError) return errorResponse(statusOf(caught.code), caught.code, caught.message);
+  return errorResponse(500, 'INTERNAL_ERROR', errorMessage(caught));
+}
+
+function statusOf(code: string): number {
+  if (code.endsWith('NOT_FOUND')) return 404;
+  if (code === 'CONFLICT' || code === 'EXECUTION_ENDED') return 409;
+  return 400;
 }
 
 async function authenticate(apiKeys: ApiKeyStore, headers: ApiRequest['headers']): Promise<void> {
@@ -107,117 +104,35 @@ async function authenticate(apiKeys: ApiKeyStore, headers: ApiRequest['headers']
   if (!record || record.revokedAt) throw new ApiError(403, 'FORBIDDEN', 'The API key is unknown or revoked.');
 }
 
-function statusOf(code: string): number {
-  if (code.endsWith('NOT_FOUND')) return 404;
-  if (code === 'CONFLICT' || code === 'EXECUTION_ENDED') return 409;
-  return 400;
+/** True when the request carries the webhook token of the connector named by `{ref}`. */
+async function webhookTokenMatches(
+  deps: ApiDeps,
+  params: Record<string, string>,
+  request: ApiRequest,
+): Promise<boolean> {
+  const token = request.query.token ?? request.headers['x-webhook-token'];
+  if (!token || !params.ref) return false;
+  const connector = await deps.ports.connectors.getConnector(params.ref);
+  return connector?.webhookToken !== undefined && connector.webhookToken === token;
 }
 
-function json(statusCode: number, value: unknown): ApiResponse {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
-}
-
-function error(statusCode: number, code: string, message: string): ApiResponse {
-  return json(statusCode, { error: { code, message } });
-}
-
-async function connectorOf(deps: ApiDeps, ref: string) {
-  const connector = await deps.ports.connectors.getConnector(ref);
-  if (!connector) throw new ApiError(404, 'CONNECTOR_NOT_FOUND', `No connector "${ref}".`);
-  return connector;
-}
-
-async function listConnectors(deps: ApiDeps): Promise<ApiResponse> {
-  return json(200, { connectors: await deps.ports.connectors.listConnectors() });
-}
-
-async function getConnector(deps: ApiDeps, _request: ApiRequest, [ref]: string[]): Promise<ApiResponse> {
-  return json(200, await connectorOf(deps, ref!));
-}
-
-async function activate(deps: ApiDeps, _request: ApiRequest, [ref, verb]: string[]): Promise<ApiResponse> {
-  const connector = await connectorOf(deps, ref!);
-  if (verb === 'activate') {
-    const version = await deps.ports.connectors.getVersion(connector.id, connector.version);
-    const objects = new Map((await deps.ports.connectors.listObjects()).map((o) => [o.apiName, o]));
-    const issues = version ? activationIssues(version.definition, objects) : [];
-    if (issues.length > 0)
-      throw new DefinitionError(`connector ${connector.apiName}`, issues, 'cannot be activated');
-  }
-  return json(200, await setConnectorActive(deps.ports, connector.id, verb === 'activate'));
-}
-
-/** `POST /connectors/{ref}/executions?fileName=…&dryRun=true`, the file as the body. */
-async function startExecution(deps: ApiDeps, request: ApiRequest, [ref]: string[]): Promise<ApiResponse> {
-  const connector = await connectorOf(deps, ref!);
-  const fileName = request.query.fileName ?? request.headers['x-file-name'];
-  if (!fileName) throw new ApiError(400, 'FILE_NAME_MISSING', 'Name the uploaded file: ?fileName=<name>.');
-  if (request.body.length === 0)
-    throw new ApiError(400, 'EMPTY_BODY', 'Send the input file as the request body.');
-  const dryRun = request.query.dryRun === 'true';
-  const dir = await mkdtemp(join(deps.ports.tmpDir, 'upload-'));
+function parseJsonBody(request: ApiRequest): unknown {
+  if (request.body.length === 0) return undefined;
   try {
-    const path = join(dir, 'input');
-    await writeFile(path, request.body);
-    const execution = await registerExecution(deps.ports, {
-      connectorRef: connector.id,
-      input: { path, name: fileName },
-      dryRun,
-      trigger: 'api',
-      initiatedBy: 'api',
-    });
-    await dispatchConnector(deps.ports, connector.id);
-    return json(202, await loadExecution(deps.ports, execution.id));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    return JSON.parse(request.body.toString('utf8'));
+  } catch (error) {
+    throw new ApiError(400, 'INVALID_JSON', `The request body is not valid JSON: ${errorMessage(error)}`);
   }
 }
 
-async function listExecutions(deps: ApiDeps, _request: ApiRequest, [ref]: string[]): Promise<ApiResponse> {
-  const connector = await connectorOf(deps, ref!);
-  return json(200, { executions: await deps.ports.executions.listByConnector(connector.id) });
-}
-
-async function executionOf(deps: ApiDeps, id: string): Promise<Execution> {
-  const execution = await deps.ports.executions.get(id);
-  if (!execution) throw new ApiError(404, 'EXECUTION_NOT_FOUND', `No execution ${id}.`);
-  return execution;
-}
-
-async function getExecution(deps: ApiDeps, _request: ApiRequest, [id]: string[]): Promise<ApiResponse> {
-  return json(200, await executionOf(deps, id!));
-}
-
-async function cancel(deps: ApiDeps, _request: ApiRequest, [id]: string[]): Promise<ApiResponse> {
-  await executionOf(deps, id!);
-  return json(202, await cancelExecution(deps.ports, id!));
-}
-
-/** The XLSX report: the file itself (the local runtime) or a redirect to a time-limited S3 URL. */
-async function report(deps: ApiDeps, _request: ApiRequest, [id]: string[]): Promise<ApiResponse> {
-  const execution = await executionOf(deps, id!);
-  if (!execution.reportKey) {
-    throw new UsageError(
-      'REPORT_NOT_FOUND',
-      `Execution ${id} has no report (yet): it is ${execution.status}.`,
-    );
-  }
-  const { blobs } = deps.ports;
-  if (blobs.presignedUrl) {
-    return {
-      statusCode: 302,
-      headers: { location: await blobs.presignedUrl(execution.reportKey) },
-      body: '',
-    };
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of await blobs.read(execution.reportKey)) chunks.push(chunk as Buffer);
-  return {
-    statusCode: 200,
-    headers: {
-      'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-      'content-disposition': `attachment; filename="report-${id}.xlsx"`,
-    },
-    body: Buffer.concat(chunks),
-  };
+/** Parses with zod; a failure is a 400 naming the JSON path of each bad field (`body.settings.chunkSize`). */
+function validate<T>(schema: ZodType<T>, value: unknown, where: 'query' | 'body'): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((issue) => ({
+    path: jsonPath([where, ...issue.path]),
+    message: issue.message,
+  }));
+  const list = details.map((d) => `${d.path}: ${d.message}`).join('; ');
+  throw new ApiError(400, 'INVALID_REQUEST', `The request ${where} is invalid: ${list}`, details);
 }

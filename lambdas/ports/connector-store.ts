@@ -13,6 +13,11 @@ export interface ConnectorRecord {
   updatedAt: string;
   /** The execution whose loaded-row hashes are the diff-check baseline, if any. */
   diffBaselineExecutionId: string | null;
+  /**
+   * The token third parties may send to the webhook intake instead of an API key (SPEC §9), made when
+   * the connector is created. Never logged.
+   */
+  webhookToken?: string;
 }
 
 /** One immutable version of a connector's definition. */

@@ -66,7 +66,7 @@ export async function serveCommand(options: { workspace?: string; port: number }
 export async function apiKeyCreateCommand(name: string, options: { workspace?: string }): Promise<number> {
   const session = await openWorkspace(process.cwd(), options.workspace);
   try {
-    const key = await createApiKey(session.runtime.apiKeys, name, session.runtime.ports.clock.now());
+    const { key } = await createApiKey(session.runtime.apiKeys, name, session.runtime.ports.clock.now());
     process.stdout.write(`${key}\n`);
     process.stderr.write('Keep this key: it is shown once. Send it as the X-Api-Key header.\n');
     return 0;
