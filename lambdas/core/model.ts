@@ -135,7 +135,11 @@ export interface Execution {
   progress: { rowsDone: number; rowsTotal: number; chunksDone: number; chunksTotal: number };
   counts: ExecutionCounts;
   error: ExecutionError | null;
-  inputFile: { name: string; size: number; key: string } | null;
+  /**
+   * `table` names the input table of a single-table file made by the platform instead of by its file
+   * name: `webhooks_raw` for webhook batches, `schedule` for scheduler ticks.
+   */
+  inputFile: { name: string; size: number; key: string; table?: string } | null;
   sqlOutputKey: string | null;
   reportKey: string | null;
   cancelRequested: boolean;

@@ -10,7 +10,7 @@ export interface StartRequest {
   /** Connector id or api name. */
   connectorRef: string;
   /** The input file on local disk; its name is kept for `meta.current_execution` and the report. */
-  input: { path: string; name?: string };
+  input: { path: string; name?: string; table?: string };
   dryRun: boolean;
   /** Overrides the connector's `diffCheck` setting for this run. */
   diffCheck?: boolean;
@@ -65,7 +65,7 @@ export async function registerExecution(ports: Ports, request: StartRequest): Pr
     progress: { rowsDone: 0, rowsTotal: 0, chunksDone: 0, chunksTotal: 0 },
     counts: { scopes: {}, steps: [] },
     error: null,
-    inputFile: { name, size, key: inputKey },
+    inputFile: { name, size, key: inputKey, ...(request.input.table ? { table: request.input.table } : {}) },
     sqlOutputKey: null,
     reportKey: null,
     cancelRequested: false,

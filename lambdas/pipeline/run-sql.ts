@@ -22,7 +22,9 @@ export async function runSqlStage(ports: Ports, executionId: string): Promise<Sq
   try {
     const input = execution.inputFile;
     const inputs = input
-      ? await prepareInput(await ports.blobs.localPath(input.key), input.name, workDir)
+      ? await prepareInput(await ports.blobs.localPath(input.key), input.name, workDir, {
+          ...(input.table ? { table: input.table } : {}),
+        })
       : [];
     const referenceData = await prepareReferenceData(ports, definition.referenceData, workDir);
     const outputDir = join(workDir, 'output');
@@ -30,6 +32,7 @@ export async function runSqlStage(ports: Ports, executionId: string): Promise<Sq
       executionId,
       inputs,
       referenceData,
+      inputViews: [],
       script: definition.sql,
       parameters: definition.parameters,
       currentExecution: {

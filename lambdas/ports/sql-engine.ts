@@ -42,6 +42,11 @@ export interface SqlJob {
   executionId: string;
   /** Input tables in page order; `input.page_idx_<n>` views alias them. */
   inputs: PreparedTable[];
+  /**
+   * Views the platform adds to database `input` after the tables, e.g. `input.webhooks` over
+   * `input.webhooks_raw`. `select` is ClickHouse SQL that names tables as scripts do (`input.<table>`).
+   */
+  inputViews: Array<{ name: string; select: string }>;
   /** `records.<object>` tables from the connector's reference data. */
   referenceData: PreparedTable[];
   /** The script, or null for no SQL: the single input table becomes the `default` scope. */

@@ -38,6 +38,7 @@ function job(overrides: Partial<SqlJob>): SqlJob {
   return {
     executionId: `exec-${n}`,
     inputs: [],
+    inputViews: [],
     referenceData: [],
     script: null,
     parameters: {},

@@ -34,6 +34,7 @@ export async function prepareInput(
   filePath: string,
   originalFileName: string,
   workDir: string,
+  options: { table?: string } = {},
 ): Promise<PreparedTable[]> {
   const fileName = baseName(originalFileName);
   const format = await detectInputFormat(filePath, fileName);
@@ -63,7 +64,9 @@ export async function prepareInput(
       break;
     }
     default:
-      await tables.add(fileName, (writer) => readTextTable(format, filePath, fileName, writer));
+      await tables.add(options.table ?? fileName, (writer) =>
+        readTextTable(format, filePath, fileName, writer),
+      );
   }
   if (tables.list.length === 0) {
     throw new InputError(

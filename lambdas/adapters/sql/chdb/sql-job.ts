@@ -61,6 +61,8 @@ export function runSqlJob(session: QuerySession, job: SqlJob): SqlResult {
       `CREATE VIEW ${qualifiedName('input', view)} AS SELECT * FROM ${qualifiedName('input', table.name)}`,
     );
   });
+  for (const view of job.inputViews)
+    setup(`CREATE VIEW ${qualifiedName('input', view.name)} AS ${view.select}`);
   job.referenceData.forEach((table) => setup(loadTableSql('records', table)));
   setupMeta(job, setup);
   for (const [name, members] of Object.entries(job.secrets)) {
