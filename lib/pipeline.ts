@@ -7,9 +7,11 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { SECRETS_MANAGER_PREFIX } from '../lambdas/core/secret-members.ts';
 import { PIPELINE_TASKS, type PipelineTask } from '../lambdas/pipeline/task-names.ts';
 import { handlerFunction, suppressHandlerFindings } from './handler-function.ts';
 import { QueueWithDeadLetters } from './queue-with-dead-letters.ts';
@@ -28,8 +30,25 @@ const TASK_SETTINGS: Record<PipelineTask, { memoryMiB: number; timeout: Duration
   notify: { memoryMiB: 256, timeout: Duration.minutes(5) },
 };
 
+/** The ClickHouse service RunSql sends connector SQL to (docs/clickhouse-cloud.md). */
+export interface ClickHouseProps {
+  /** `https://<service>.<region>.clickhouse.cloud:8443` */
+  readonly url: string;
+  /** @default 'default' */
+  readonly user?: string;
+  /** The complete ARN of a Secrets Manager secret holding the password (plain, or JSON `{"password"}`). */
+  readonly passwordSecretArn: string;
+  /** Prefix of every per-execution database and named collection. @default the engine's `sc_` */
+  readonly databasePrefix?: string;
+}
+
 export interface PipelineProps {
   readonly storage: Storage;
+  /**
+   * Where connector SQL runs. Without it RunSql falls back to chDB, which does not fit a zip-bundled
+   * Lambda: a deployment that runs SQL needs this.
+   */
+  readonly clickHouse?: ClickHouseProps;
   /** The sender of notification emails; its domain must be a verified SES identity. */
   readonly mailFrom: string;
 }
@@ -109,6 +128,23 @@ export class Pipeline extends Construct {
     }
     storage.recordsTable.grantReadWriteData(functions['load-chunks']);
     storage.recordsTable.grantReadData(functions['run-sql']); // reference data
+    // RunSql keeps the input, its tables and the exported scopes in /tmp: give it Lambda's maximum.
+    (functions['run-sql'].node.defaultChild as lambda.CfnFunction).ephemeralStorage = { size: 10240 };
+    if (props.clickHouse) this.useClickHouse(functions['run-sql'], props.clickHouse);
+    // Connector secrets (docs/secrets.md): only RunSql reads them, only under the platform's prefix.
+    functions['run-sql'].addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [
+          stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${SECRETS_MANAGER_PREFIX}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
     this.eventBus.grantPutEventsTo(functions['load-chunks']);
     const sendEmail = new iam.PolicyStatement({
       actions: ['ses:SendEmail'],
@@ -265,6 +301,19 @@ export class Pipeline extends Construct {
         resources: [this.stateMachineArnForDispatch],
       }),
     );
+  }
+
+  /** Points RunSql at a ClickHouse service: its URL and user in the environment, the password secret readable. */
+  private useClickHouse(fn: lambda.Function, clickHouse: ClickHouseProps): void {
+    fn.addEnvironment('CLICKHOUSE_URL', clickHouse.url);
+    fn.addEnvironment('CLICKHOUSE_USER', clickHouse.user ?? 'default');
+    fn.addEnvironment('CLICKHOUSE_PASSWORD_SECRET_ARN', clickHouse.passwordSecretArn);
+    if (clickHouse.databasePrefix) fn.addEnvironment('CLICKHOUSE_DATABASE_PREFIX', clickHouse.databasePrefix);
+    secretsmanager.Secret.fromSecretCompleteArn(
+      this,
+      'ClickHousePassword',
+      clickHouse.passwordSecretArn,
+    ).grantRead(fn);
   }
 }
 

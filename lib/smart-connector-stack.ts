@@ -3,7 +3,8 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { Api } from './api.ts';
 import { Ingest } from './ingest.ts';
-import { Pipeline } from './pipeline.ts';
+import { Pipeline, type ClickHouseProps } from './pipeline.ts';
+import { Schedules } from './schedules.ts';
 import { Storage, type StorageProps } from './storage.ts';
 
 export interface SmartConnectorStackProps extends StackProps {
@@ -13,17 +14,20 @@ export interface SmartConnectorStackProps extends StackProps {
    * @default 'SmartConnector <no-reply@example.com>'
    */
   readonly mailFrom?: string;
+  /** The ClickHouse service that runs connector SQL (docs/clickhouse-cloud.md). */
+  readonly clickHouse?: ClickHouseProps;
 }
 
 /**
  * The SmartConnector platform on AWS. So far: its storage (tables and buckets) and the pipeline (the
- * state machine and its task Lambdas) the ingest of S3 drops and the HTTP API. Schedules and webhook intake come next.
+ * state machine and its task Lambdas) the ingest of S3 drops, the HTTP API and the connector schedules.
  */
 export class SmartConnectorStack extends Stack {
   readonly storage: Storage;
   readonly pipeline: Pipeline;
   readonly ingest: Ingest;
   readonly api: Api;
+  readonly schedules: Schedules;
 
   constructor(scope: Construct, id: string, props: SmartConnectorStackProps = {}) {
     super(scope, id, props);
@@ -31,9 +35,15 @@ export class SmartConnectorStack extends Stack {
     this.pipeline = new Pipeline(this, 'Pipeline', {
       storage: this.storage,
       mailFrom: props.mailFrom ?? 'SmartConnector <no-reply@example.com>',
+      ...(props.clickHouse ? { clickHouse: props.clickHouse } : {}),
     });
     this.ingest = new Ingest(this, 'Ingest', { storage: this.storage, pipeline: this.pipeline });
     this.api = new Api(this, 'Api', { pipeline: this.pipeline });
+    // Presigned uploads: the API creates, completes and copies them in the ingest bucket (docs/uploads.md).
+    this.storage.grantUploads(this.api.apiFunction);
+    // Connector cadences: the API Lambda saves and (de)activates connectors, so it keeps their schedules.
+    this.schedules = new Schedules(this, 'Schedules', { pipeline: this.pipeline });
+    this.schedules.grantManage(this.api.apiFunction);
     // S3 notifications to SQS are configured by CDK's own singleton Lambda (a custom resource).
     NagSuppressions.addResourceSuppressionsByPath(
       this,
@@ -53,5 +63,6 @@ export class SmartConnectorStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, 'IngestDeadLetterQueueUrl', { value: this.ingest.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'RecordEventBusName', { value: this.pipeline.eventBus.eventBusName });
+    new CfnOutput(this, 'ScheduleGroupName', { value: this.schedules.group.scheduleGroupName });
   }
 }

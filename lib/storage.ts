@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
@@ -59,8 +60,13 @@ export class Storage extends Construct {
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'ingest/',
       lifecycleRules: [
+        // Abandoned multipart uploads (presigned uploads never started, failed copies) hold storage.
         { abortIncompleteMultipartUploadAfter: Duration.days(1) },
         { noncurrentVersionExpiration: Duration.days(30) },
+        // Presigned uploads: starting one copies the file into the artifacts bucket, so what stays under
+        // uploads/ is garbage after a day, its old versions and delete markers included (docs/uploads.md).
+        { prefix: 'uploads/', expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1) },
+        { prefix: 'uploads/', expiredObjectDeleteMarker: true },
       ],
     });
     this.artifactsBucket = new s3.Bucket(this, 'ArtifactsBucket', {
@@ -72,8 +78,19 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'artifacts/',
       lifecycleRules: [
         { prefix: 'executions/', expiration: Duration.days(props.artifactRetentionDays ?? 90) },
+        // Dev packages are built per request and handed out through a presigned URL.
+        { prefix: 'dev-packages/', expiration: Duration.days(1) },
       ],
     });
+  }
+
+  /**
+   * Presigned uploads (docs/uploads.md): the grantee presigns PUTs and multipart uploads under `uploads/`
+   * of the ingest bucket (a presigned URL acts with its signer's rights), lists and completes them, and
+   * reads them to copy them into the artifacts bucket.
+   */
+  grantUploads(grantee: iam.IGrantable): void {
+    this.ingestBucket.grantReadWrite(grantee, 'uploads/*');
   }
 
   private table(id: string, design: TableDesign, removalPolicy: RemovalPolicy): dynamodb.TableV2 {

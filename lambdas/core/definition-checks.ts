@@ -1,5 +1,6 @@
 import { isSupportedCountry } from 'libphonenumber-js';
 import { IANAZone } from 'luxon';
+import { parseCadence } from './cadence.ts';
 import {
   ON_ARCHIVED_MATCH,
   ON_MULTIPLE_MATCHES,
@@ -39,9 +40,6 @@ const NEEDS_SQL_TO_ACTIVATE: ReadonlySet<string> = new Set(['scheduler']);
 
 /** The scope of a definition without SQL (SPEC §4). */
 const DEFAULT_SCOPE = 'default';
-
-const CADENCE =
-  /^(rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(\s*\S+(\s+\S+){5}\s*\))$/;
 
 const ACTION_VALUES: Record<(typeof MATCH_ACTION_KEYS)[number], readonly MatchAction[]> = {
   onNoMatch: ON_NO_MATCH,
@@ -202,17 +200,20 @@ export function activationIssues(
       'a scheduler connector needs a cadence, e.g. "rate(1 hour)" or "cron(0 6 * * ? *)"',
     );
   }
+  if (definition.type === 'webhook' && definition.settings.cadence === undefined) {
+    report(
+      'settings.cadence',
+      'a webhook connector needs a cadence: its calls are batched into one execution per window, e.g. "rate(5 minutes)"',
+    );
+  }
   return issues;
 }
 
 function checkSettings(definition: ConnectorDefinition, report: Report): void {
   const { cadence, timezone, defaultCountry } = definition.settings;
-  if (cadence !== undefined && !CADENCE.test(cadence.trim())) {
-    report(
-      'settings.cadence',
-      `"${cadence}" is not an EventBridge schedule; write "rate(5 minutes)" or "cron(0 6 * * ? *)"`,
-    );
-  }
+  // Exactly what EventBridge Scheduler accepts (core/cadence.ts), so a saved cadence always deploys.
+  const parsed = cadence === undefined ? undefined : parseCadence(cadence);
+  if (parsed && 'problem' in parsed) report('settings.cadence', parsed.problem);
   if (!IANAZone.isValidZone(timezone)) {
     report(
       'settings.timezone',

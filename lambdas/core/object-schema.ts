@@ -23,9 +23,18 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 
 export const OPTION_FIELD_TYPES: ReadonlySet<FieldType> = new Set(['dropdown', 'radio', 'checkboxes']);
 
+/**
+ * An object or field api name: it becomes a DynamoDB key part, a SQL table or column name, a file name in
+ * the dev package and a word on a command line, so only letters, digits and `_` (as derived names are).
+ */
+const API_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const API_NAME_RULE =
+  'an api name is 1 to 64 letters, digits and _, not starting with a digit, e.g. "vendor_name"';
+const apiNameSchema = z.string().regex(API_NAME, API_NAME_RULE);
+
 const fieldInputShape = {
   /** The field's key in records and connectors. Derived from `name` when absent. */
-  apiName: z.string().min(1).optional(),
+  apiName: apiNameSchema.optional(),
   /** Display name; also the key when it is already an api name (`sku`). */
   name: z.string().min(1),
   /** Display label; defaults to `name`. */
@@ -43,7 +52,7 @@ const fieldInputSchema = z.object(fieldInputShape);
 
 /** `objects/<apiName>.json`: fields as a list, or as a map keyed by field api name. */
 export const objectDefinitionInputSchema = z.object({
-  apiName: z.string().min(1).optional(),
+  apiName: apiNameSchema.optional(),
   name: z.string().min(1),
   description: z.string().optional(),
   fields: z.union([
@@ -90,6 +99,8 @@ export function parseObjectDefinition(raw: unknown, source = 'object definition'
   const fields: FieldDefinition[] = [];
   const seen = new Set<string>();
   for (const { f, path, key } of entries) {
+    // A map key is the field's api name (checked here: inside the union zod would only say "Invalid input").
+    if (!API_NAME.test(key)) issues.push({ path, message: API_NAME_RULE });
     if (seen.has(key)) issues.push({ path, message: `duplicate field "${key}"` });
     seen.add(key);
     if (OPTION_FIELD_TYPES.has(f.type) && f.options === undefined) {

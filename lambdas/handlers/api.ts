@@ -9,7 +9,11 @@ const HttpApiEvent = z.object({
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional(),
   isBase64Encoded: z.boolean().default(false),
-  requestContext: z.object({ http: z.object({ method: z.string() }) }),
+  requestContext: z.object({
+    http: z.object({ method: z.string() }),
+    domainName: z.string().optional(),
+    stage: z.string().optional(),
+  }),
 });
 
 let deps: ApiDeps | undefined;
@@ -18,7 +22,7 @@ let deps: ApiDeps | undefined;
 export async function handler(event: unknown) {
   deps ??= awsApiDeps(awsEnvironment());
   const e = HttpApiEvent.parse(event);
-  const response = await handleApiRequest(deps, {
+  const response = await handleApiRequest(withBaseUrl(deps, e.requestContext), {
     method: e.requestContext.http.method,
     path: e.rawPath,
     query: Object.fromEntries(new URLSearchParams(e.rawQueryString)),
@@ -32,4 +36,11 @@ export async function handler(event: unknown) {
     body: binary ? (response.body as Buffer).toString('base64') : response.body,
     isBase64Encoded: binary,
   };
+}
+
+/** The API's public URL, from the domain (and a named stage) the request came in on, unless configured. */
+function withBaseUrl(deps: ApiDeps, context: { domainName?: string; stage?: string }): ApiDeps {
+  if (deps.baseUrl || !context.domainName) return deps;
+  const stage = context.stage && context.stage !== '$default' ? `/${context.stage}` : '';
+  return { ...deps, baseUrl: `https://${context.domainName}${stage}` };
 }

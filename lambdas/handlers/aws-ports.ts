@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,11 +11,15 @@ import { DynamoDbConcurrencySlots } from '../adapters/aws/dynamodb-concurrency-s
 import { DynamoDbControlStore } from '../adapters/aws/dynamodb-control-store.ts';
 import { DynamoDbRecordStore } from '../adapters/aws/dynamodb-record-store.ts';
 import { EventBridgeEventPublisher } from '../adapters/aws/eventbridge-event-publisher.ts';
+import { EventBridgeSchedulerSchedules } from '../adapters/aws/eventbridge-scheduler-schedules.ts';
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
+import { SecretsManagerSecretStore } from '../adapters/aws/secrets-manager-secret-store.ts';
 import { SesMailer } from '../adapters/aws/ses-mailer.ts';
 import { SqsWorkQueue } from '../adapters/aws/sqs-work-queue.ts';
 import { StepFunctionsOrchestrator } from '../adapters/aws/step-functions-orchestrator.ts';
 import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
+import { clickHouseSqlEngineFromEnv } from '../adapters/sql/clickhouse/clickhouse-sql-engine.ts';
+import { SECRETS_MANAGER_PREFIX } from '../core/secret-members.ts';
 import type { ApiDeps } from '../pipeline/api.ts';
 import type { Ports } from '../pipeline/ports.ts';
 import { systemClock } from '../ports/clock.ts';
@@ -30,6 +36,11 @@ const Environment = z.object({
   MAIL_FROM: z.string().min(1),
   LOAD_CHUNKS_BUDGET_SECONDS: z.coerce.number().positive().default(600),
   MAX_WEBHOOK_WAIT_SECONDS: z.coerce.number().min(0).default(60),
+  /** Only on the Lambdas that save connectors (lib/schedules.ts): where their schedules live and tick. */
+  SCHEDULE_GROUP: z.string().min(1).optional(),
+  SCHEDULE_TARGET_ARN: z.string().min(1).optional(),
+  SCHEDULE_ROLE_ARN: z.string().min(1).optional(),
+  SCHEDULE_DEAD_LETTER_ARN: z.string().min(1).optional(),
 });
 export type AwsEnvironment = z.infer<typeof Environment>;
 
@@ -48,7 +59,7 @@ export function awsPorts(env: AwsEnvironment): Ports {
 }
 
 /** The ports and the API key store (the control table) the API Lambda needs. */
-export function awsApiDeps(env: AwsEnvironment): ApiDeps {
+export function awsApiDeps(env: AwsEnvironment, rawEnv: NodeJS.ProcessEnv = process.env): ApiDeps {
   const dynamo = new DynamoDBClient({});
   const control = new DynamoDbControlStore({
     client: dynamo,
@@ -60,14 +71,21 @@ export function awsApiDeps(env: AwsEnvironment): ApiDeps {
     executions: control,
     records: new DynamoDbRecordStore({ client: dynamo, tableName: env.RECORDS_TABLE }),
     blobs: new S3BlobStore({ client: new S3Client({}), bucket: env.ARTIFACTS_BUCKET }),
-    // Until the ClickHouse Cloud engine lands, RunSql uses chDB, which needs a container-image Lambda.
-    sql: new ChdbSqlEngine({ tmpDir: '/tmp' }),
+    // RunSql gets CLICKHOUSE_* from the stack when it is pointed at a ClickHouse service
+    // (docs/clickhouse-cloud.md); without it, chDB, which needs a container-image Lambda. The other
+    // Lambdas never run SQL.
+    sql: rawEnv.CLICKHOUSE_URL ? clickHouseSqlEngineFromEnv(rawEnv) : new ChdbSqlEngine({ tmpDir: '/tmp' }),
     events: new EventBridgeEventPublisher({
       client: new EventBridgeClient({}),
       eventBusName: env.EVENT_BUS_NAME,
     }),
     clock: systemClock,
     mailer: new SesMailer({ client: new SESv2Client({}), from: env.MAIL_FROM }),
+    // `smartconnector/<name>`; the stack lets only RunSql read them (lib/pipeline.ts).
+    secrets: new SecretsManagerSecretStore({
+      client: new SecretsManagerClient({}),
+      prefix: SECRETS_MANAGER_PREFIX,
+    }),
     slots: new DynamoDbConcurrencySlots({ client: dynamo, tableName: env.CONTROL_TABLE }),
     orchestrator: new StepFunctionsOrchestrator({
       client: new SFNClient({}),
@@ -76,9 +94,27 @@ export function awsApiDeps(env: AwsEnvironment): ApiDeps {
     // In AWS, webhook targets must be public addresses.
     notifications: { allowLoopback: false, maxWebhookWaitSeconds: env.MAX_WEBHOOK_WAIT_SECONDS },
     webhookQueue: new SqsWorkQueue({ client: new SQSClient({}), queueUrl: env.WEBHOOK_QUEUE_URL }),
+    ...awsSchedules(env),
     tmpDir: '/tmp',
   };
-  return { ports, apiKeys: control };
+  // Presigned uploads go to the ingest bucket; starting one copies it into the artifacts bucket inside S3.
+  return { ports, apiKeys: control, ingest: awsIngestStore(env) };
+}
+
+/** Connector schedules on EventBridge Scheduler, where the stack gave this Lambda their settings. */
+function awsSchedules(env: AwsEnvironment): Pick<Ports, 'schedules'> {
+  const { SCHEDULE_GROUP: groupName, SCHEDULE_TARGET_ARN: targetArn, SCHEDULE_ROLE_ARN: roleArn } = env;
+  if (!groupName || !targetArn || !roleArn) return {};
+  const deadLetterArn = env.SCHEDULE_DEAD_LETTER_ARN;
+  return {
+    schedules: new EventBridgeSchedulerSchedules({
+      client: new SchedulerClient({}),
+      groupName,
+      targetArn,
+      roleArn,
+      ...(deadLetterArn ? { deadLetterArn } : {}),
+    }),
+  };
 }
 
 /** The ingest bucket (drops, presigned uploads), read by the register Lambda. */

@@ -5,6 +5,7 @@ import { DynamoDbControlStore } from '../adapters/aws/dynamodb-control-store.ts'
 import { DynamoDbRecordStore } from '../adapters/aws/dynamodb-record-store.ts';
 import { LOCAL_TABLE_NAMES } from '../adapters/aws/dynamodb-tables.ts';
 import { EmlOutboxMailer } from '../adapters/local/eml-outbox-mailer.ts';
+import { FileSecretStore, SECRETS_FILE_NAME } from '../adapters/local/file-secret-store.ts';
 import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 import { JsonlEventLog } from '../adapters/local/jsonl-event-log.ts';
 import { ChdbSqlEngine } from '../adapters/sql/chdb/chdb-sql-engine.ts';
@@ -42,7 +43,7 @@ export interface LocalRuntime {
  * Boots the embedded runtime for a workspace: the DynamoDB stand-in persisted in `.sc/dynamodb`, reached
  * through the same DynamoDB adapters AWS uses; blobs under `.sc/blobs`; record events in
  * `.sc/events.jsonl`; notification emails as `.eml` files in `.sc/outbox`; chDB in a child process per
- * execution.
+ * execution; secrets from `<workspace>/secrets.local.json`.
  */
 export async function openLocalRuntime(
   workspace: WorkspaceLocation,
@@ -58,6 +59,10 @@ export async function openLocalRuntime(
     clock: systemClock,
   });
   const sqlEngine = new ChdbSqlEngine({ tmpDir: join(state, 'tmp') });
+  // Secrets live in the workspace's secrets file; one written by hand gets its .gitignore line here
+  // (a workspace whose .gitignore cannot be written still runs).
+  const secrets = new FileSecretStore(join(workspace.root, SECRETS_FILE_NAME));
+  await secrets.ensureIgnored().catch(() => false);
   const listeners = new Map<string, ProgressListener>();
   const emit = async (executionId: string, event: ProgressEvent) => listeners.get(executionId)?.(event);
   const stateMachine = new LocalStateMachine(loadPipelineAsl(), () => ports, {
@@ -93,6 +98,7 @@ export async function openLocalRuntime(
       from: 'SmartConnector <smartconnector@localhost>',
       clock: systemClock,
     }),
+    secrets,
     // Local development: receivers on this machine are fine, and `sc run` waits up to 30 s for delivery.
     notifications: { allowLoopback: true, maxWebhookWaitSeconds: 30 },
     slots: new DynamoDbConcurrencySlots({ client, tableName: LOCAL_TABLE_NAMES.control }),

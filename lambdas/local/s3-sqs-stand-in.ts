@@ -1,12 +1,15 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
+import type { AddressInfo } from 'node:net';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { buildApp } from 'fauxqs';
+import { addMultipartCalls } from './fauxqs-multipart.ts';
 
 /**
  * The embedded S3 and SQS of the local runtime: fauxqs, one in-process server speaking both wire
  * protocols, so the AWS adapters (`S3BlobStore`, `SqsWorkQueue`) run unchanged against it. Version 1.x
  * keeps everything in memory; it delivers no bucket notifications and does not check presigned
- * signatures.
+ * signatures. It lacks ListParts and UploadPartCopy, which `fauxqs-multipart.ts` adds, and takes at most
+ * 11 MiB per request.
  */
 
 export interface StandInQueue {
@@ -38,34 +41,49 @@ export interface S3SqsStandIn {
 const DEFAULT_MAX_RECEIVE_COUNT = 3;
 
 export async function startS3SqsStandIn(options: S3SqsStandInOptions = {}): Promise<S3SqsStandIn> {
-  // fauxqs always listens on 0.0.0.0; clients are pointed at the loopback address.
-  const server = await startFauxqs({ port: 0, logger: false });
-  const endpoint = `http://127.0.0.1:${server.port}`;
+  // fauxqs's own server (startFauxqs) cannot take hooks, so its app is built and started here.
+  const app = buildApp({ logger: false });
+  addMultipartCalls(app);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const endpoint = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= app.close().then(() => undefined));
+  const s3 = s3ClientFor(endpoint);
+  const sqs = sqsClientFor(endpoint);
   try {
-    for (const bucket of options.buckets ?? []) server.createBucket(bucket);
-    const queueUrls = createQueues(options.queues ?? [], (name, attributes) => {
+    for (const bucket of options.buckets ?? []) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const queueUrls = await createQueues(options.queues ?? [], async (name, attributes) => {
       const fifo: Record<string, string> = name.endsWith('.fifo') ? { FifoQueue: 'true' } : {};
-      return server.createQueue(name, { attributes: { ...fifo, ...attributes } });
+      const created = await sqs.send(
+        new CreateQueueCommand({ QueueName: name, Attributes: { ...fifo, ...attributes } }),
+      );
+      const queueUrl = created.QueueUrl!;
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+      );
+      return { queueUrl, queueArn: Attributes!.QueueArn! };
     });
-    let stopped: Promise<void> | undefined;
-    return { endpoint, queueUrls, stop: () => (stopped ??= server.stop()) };
+    return { endpoint, queueUrls, stop };
   } catch (error) {
-    await server.stop();
+    await stop();
     throw error;
+  } finally {
+    s3.destroy();
+    sqs.destroy();
   }
 }
 
 type CreateQueue = (
   name: string,
   attributes: Record<string, string>,
-) => { queueUrl: string; queueArn: string };
+) => Promise<{ queueUrl: string; queueArn: string }>;
 
 /** Dead-letter queues first, since a redrive policy names its target by ARN. */
-function createQueues(queues: StandInQueue[], create: CreateQueue): Record<string, string> {
+async function createQueues(queues: StandInQueue[], create: CreateQueue): Promise<Record<string, string>> {
   const urls: Record<string, string> = {};
   const arns = new Map<string, string>();
   const listed = new Map(queues.map((queue) => [queue.name, queue]));
-  const ensure = (name: string): string => {
+  const ensure = async (name: string): Promise<string> => {
     const known = arns.get(name);
     if (known) return known;
     const queue = listed.get(name) ?? { name };
@@ -75,16 +93,16 @@ function createQueues(queues: StandInQueue[], create: CreateQueue): Record<strin
     }
     if (queue.dlq !== undefined) {
       attributes.RedrivePolicy = JSON.stringify({
-        deadLetterTargetArn: ensure(queue.dlq),
+        deadLetterTargetArn: await ensure(queue.dlq),
         maxReceiveCount: queue.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
       });
     }
-    const { queueUrl, queueArn } = create(name, attributes);
+    const { queueUrl, queueArn } = await create(name, attributes);
     urls[name] = queueUrl;
     arns.set(name, queueArn);
     return queueArn;
   };
-  for (const queue of queues) ensure(queue.name);
+  for (const queue of queues) await ensure(queue.name);
   return urls;
 }
 

@@ -1,14 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { deriveApiName, uniqueApiName } from '../core/api-name.ts';
 import { connectorDefinitionSchema, type ConnectorDefinition } from '../core/connector-schema.ts';
-import { checkConnector } from '../core/definition-checks.ts';
 import { DefinitionError, UsageError } from '../core/errors.ts';
 import { parseObjectDefinition, type ObjectDefinition } from '../core/object-schema.ts';
 import { zodIssues } from '../core/zod-issues.ts';
-import type { ConnectorStore, ConnectorRecord, ConnectorVersion } from '../ports/connector-store.ts';
+import {
+  createConnector,
+  saveConnectorVersion,
+  stableStringify,
+  type SavedConnector,
+} from '../pipeline/connectors.ts';
+import type { ConnectorStore } from '../ports/connector-store.ts';
 import type { Clock } from '../ports/clock.ts';
 
 /**
@@ -109,23 +112,9 @@ export async function loadConnectorDir(
   return { ...rest, sql: script };
 }
 
-/** Stable JSON (sorted keys) so equal definitions hash equally. */
-export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+export { stableStringify };
 
-export interface AppliedConnector {
-  connector: ConnectorRecord;
-  version: ConnectorVersion;
-}
+export type AppliedConnector = SavedConnector;
 
 /**
  * Applies workspace objects to the store. Options that load steps created at run time (`createOptions`)
@@ -170,51 +159,18 @@ export async function applyConnector(
     : {};
   const dirKey = relative(workspace.root, resolve(dir)) || '.';
 
-  let apiName = loaded.apiName ?? dirs[dirKey];
-  if (!apiName) {
-    const taken = new Set((await store.listConnectors()).map((c) => c.apiName));
-    apiName = uniqueApiName(deriveApiName(loaded.name), taken);
-  }
-  const definition: ConnectorDefinition = { ...loaded, apiName };
-  const source = relative(process.cwd(), join(dir, 'connector.json')) || 'connector.json';
-  const issues = checkConnector(definition, new Map(objects.map((o) => [o.apiName, o])));
-  if (issues.length > 0) throw new DefinitionError(source, issues);
-
-  const hash = createHash('sha256').update(stableStringify(definition)).digest('hex');
-  const now = clock.now().toISOString();
-  let connector = await store.getConnector(apiName);
-  let version: ConnectorVersion;
-  if (!connector) {
-    connector = {
-      id: randomUUID(),
-      apiName,
-      name: definition.name,
-      status: 'setup',
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-      diffBaselineExecutionId: null,
-    };
-    version = { connectorId: connector.id, version: 1, hash, definition, createdAt: now };
-    await store.createConnector(connector, version);
-  } else {
-    const current = await store.getVersion(connector.id, connector.version);
-    if (current && current.hash === hash) {
-      version = current;
-    } else {
-      version = {
-        connectorId: connector.id,
-        version: connector.version + 1,
-        hash,
-        definition,
-        createdAt: now,
-      };
-      await store.addVersion(version);
-      connector = await store.updateConnector(connector.id, { name: definition.name });
-    }
-  }
-  if (dirs[dirKey] !== apiName) {
-    dirs[dirKey] = apiName;
+  const ports = { connectors: store, clock };
+  const options = {
+    objects,
+    source: relative(process.cwd(), join(dir, 'connector.json')) || 'connector.json',
+  };
+  const apiName = loaded.apiName ?? dirs[dirKey];
+  const existing = apiName === undefined ? null : await store.getConnector(apiName);
+  const { connector, version } = existing
+    ? await saveConnectorVersion(ports, existing.id, loaded, options)
+    : await createConnector(ports, { ...loaded, apiName }, options);
+  if (dirs[dirKey] !== connector.apiName) {
+    dirs[dirKey] = connector.apiName;
     await mkdir(workspace.stateDir, { recursive: true });
     await writeFile(dirsFile, JSON.stringify(dirs, null, 2) + '\n');
   }

@@ -19,6 +19,22 @@ export const artifacts = {
   report: (id: string) => `executions/${id}/report.xlsx`,
 };
 
+/** Where a webhook connector's received calls wait (SPEC §8 "Webhook"; `pipeline/webhooks.ts`). */
+export type WebhookCallFolder = 'pending' | 'samples';
+
+/**
+ * Webhook calls of a connector: `pending/` until their window's batch is built, `samples/` while the
+ * connector is not active, and `batches/` the claim of a batch being built (the keys it takes). A call's
+ * file name starts with its receipt time in zero-padded milliseconds, so listing order is arrival order.
+ */
+export const webhookBlobs = {
+  folder: (connectorId: string, folder: WebhookCallFolder) => `webhooks/${connectorId}/${folder}`,
+  call: (connectorId: string, folder: WebhookCallFolder, receivedAt: number, receiptId: string) =>
+    `webhooks/${connectorId}/${folder}/${String(receivedAt).padStart(13, '0')}-${receiptId}.json`,
+  batches: (connectorId: string) => `webhooks/${connectorId}/batches`,
+  batch: (connectorId: string, executionId: string) => `webhooks/${connectorId}/batches/${executionId}.json`,
+};
+
 /** What the SQL and variable stages found, read by every later stage. */
 export interface ExecutionPlan {
   scopes: Array<{

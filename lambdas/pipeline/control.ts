@@ -5,6 +5,7 @@ import { loadExecution } from './context.ts';
 import { dispatchConnector } from './dispatch.ts';
 import { finalizeExecution } from './finalize.ts';
 import type { Ports } from './ports.ts';
+import { syncSchedule } from './schedules-sync.ts';
 import { notifyTask } from './state-tasks.ts';
 
 /*
@@ -34,6 +35,9 @@ export async function setConnectorActive(
     status === connector.status
       ? connector
       : await ports.connectors.updateConnector(connector.id, { status });
+  // The schedule outlives deactivation (its ticks are skipped and logged); syncing here also repairs
+  // a schedule an earlier save failed to write, at the moment the user expects ticks to start.
+  await syncSchedule(ports, updated.id);
   if (active) await dispatchConnector(ports, updated.id);
   return updated;
 }

@@ -7,6 +7,8 @@ import type { ExecutionStore } from '../ports/execution-store.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import type { Orchestrator } from '../ports/orchestrator.ts';
 import type { RecordStore } from '../ports/record-store.ts';
+import type { ConnectorSchedules } from '../ports/schedules.ts';
+import type { SecretStore } from '../ports/secret-store.ts';
 import type { SqlEngine } from '../ports/sql-engine.ts';
 import type { WorkQueue } from '../ports/work-queue.ts';
 
@@ -20,6 +22,8 @@ export interface Ports {
   events: EventPublisher;
   clock: Clock;
   mailer: Mailer;
+  /** The secrets connectors name (`secrets`), given to their SQL as named collections. */
+  secrets: SecretStore;
   /** Per-connector concurrency slots for live runs. */
   slots: ConcurrencySlots;
   /** Starts the pipeline state machine for a dispatched execution. */
@@ -36,6 +40,12 @@ export interface Ports {
    * an SQS queue with delays). Absent locally: `sc run` leaves such a delivery `pending`.
    */
   webhookQueue?: WorkQueue;
+  /**
+   * The schedules that tick scheduler and webhook connectors (AWS: EventBridge Scheduler), kept in step
+   * with each connector by `syncSchedule`. Absent where nothing needs them (`sc run`; `sc serve` ticks
+   * from the stored cadences itself).
+   */
+  schedules?: ConnectorSchedules;
   /** Scratch space for files a stage builds before storing them. */
   tmpDir: string;
 }

@@ -9,8 +9,11 @@ import type { Ports } from './ports.ts';
 export interface StartRequest {
   /** Connector id or api name. */
   connectorRef: string;
-  /** The input file on local disk; its name is kept for `meta.current_execution` and the report. */
-  input: { path: string; name?: string; table?: string };
+  /**
+   * The input file on local disk, or already in the blob store under `key` (a presigned upload copied
+   * there inside S3); its name is kept for `meta.current_execution` and the report.
+   */
+  input: { path: string; name?: string; table?: string } | StoredInput;
   dryRun: boolean;
   /** Overrides the connector's `diffCheck` setting for this run. */
   diffCheck?: boolean;
@@ -18,6 +21,14 @@ export interface StartRequest {
   initiatedBy: string;
   /** Deterministic id (e.g. from an S3 object version) so a duplicate event registers nothing new. */
   executionId?: string;
+}
+
+/** An input file stored under `key` in the blob store (`size` bytes). */
+export interface StoredInput {
+  key: string;
+  size: number;
+  name: string;
+  table?: string;
 }
 
 /**
@@ -36,16 +47,8 @@ export async function registerExecution(ports: Ports, request: StartRequest): Pr
   if (!version)
     throw new UsageError('CONNECTOR_NOT_FOUND', `Connector "${connector.apiName}" has no version.`);
 
-  let size: number;
-  try {
-    size = (await stat(request.input.path)).size;
-  } catch {
-    throw new UsageError('INPUT_NOT_FOUND', `Input file ${request.input.path} does not exist.`);
-  }
   const id = request.executionId ?? randomUUID();
-  const name = request.input.name ?? basename(request.input.path);
-  const inputKey = artifacts.input(id, name);
-  await ports.blobs.putFile(inputKey, request.input.path);
+  const input = 'key' in request.input ? request.input : await storeInput(ports, id, request.input);
 
   const execution: Execution = {
     id,
@@ -65,11 +68,33 @@ export async function registerExecution(ports: Ports, request: StartRequest): Pr
     progress: { rowsDone: 0, rowsTotal: 0, chunksDone: 0, chunksTotal: 0 },
     counts: { scopes: {}, steps: [] },
     error: null,
-    inputFile: { name, size, key: inputKey, ...(request.input.table ? { table: request.input.table } : {}) },
+    inputFile: {
+      name: input.name,
+      size: input.size,
+      key: input.key,
+      ...(request.input.table ? { table: request.input.table } : {}),
+    },
     sqlOutputKey: null,
     reportKey: null,
     cancelRequested: false,
   };
   await ports.executions.create(execution);
   return execution;
+}
+
+async function storeInput(
+  ports: Ports,
+  id: string,
+  input: { path: string; name?: string },
+): Promise<{ name: string; size: number; key: string }> {
+  let size: number;
+  try {
+    size = (await stat(input.path)).size;
+  } catch {
+    throw new UsageError('INPUT_NOT_FOUND', `Input file ${input.path} does not exist.`);
+  }
+  const name = input.name ?? basename(input.path);
+  const key = artifacts.input(id, name);
+  await ports.blobs.putFile(key, input.path);
+  return { name, size, key };
 }

@@ -1,5 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { secretCollections } from '../core/secret-members.ts';
+import { WEBHOOKS_INPUT_VIEW, WEBHOOKS_RAW_TABLE } from '../core/webhook-intake.ts';
 import { DEFAULT_SQL_LIMITS } from '../ports/sql-engine.ts';
 import { prepareInput } from './input/read-input.ts';
 import { prepareReferenceData } from './reference-data.ts';
@@ -14,10 +16,14 @@ export interface SqlStageResult {
 /**
  * Turns the input file into tables, runs the connector's SQL (or takes the single input table as the
  * `default` scope) and stores every scope as JSON Lines. A SQL error rejects with the ClickHouse message.
+ * The connector's secrets reach the engine as named collections (`core/secret-members.ts`), and only
+ * there: the engine redacts their values from every message.
  */
 export async function runSqlStage(ports: Ports, executionId: string): Promise<SqlStageResult> {
   const { execution, definition } = await loadContext(ports, executionId);
   await ports.executions.update(executionId, { stage: 'sql' });
+  // First, so a missing or malformed secret fails the run before any input is read or SQL runs.
+  const secrets = secretCollections(await ports.secrets.getSecrets(definition.secrets));
   const workDir = await mkdtemp(join(ports.tmpDir, `sql-${executionId.slice(0, 8)}-`));
   try {
     const input = execution.inputFile;
@@ -32,7 +38,8 @@ export async function runSqlStage(ports: Ports, executionId: string): Promise<Sq
       executionId,
       inputs,
       referenceData,
-      inputViews: [],
+      // A webhook batch also gets its typed view, input.webhooks (SPEC §8).
+      inputViews: input?.table === WEBHOOKS_RAW_TABLE ? [WEBHOOKS_INPUT_VIEW] : [],
       script: definition.sql,
       parameters: definition.parameters,
       currentExecution: {
@@ -46,7 +53,7 @@ export async function runSqlStage(ports: Ports, executionId: string): Promise<Sq
         is_dry_run: execution.dryRun,
         started_at: execution.startedAt ?? ports.clock.now().toISOString(),
       },
-      secrets: {},
+      secrets,
       outputDir,
       limits: { ...DEFAULT_SQL_LIMITS, ...definition.settings.sqlLimits },
     });

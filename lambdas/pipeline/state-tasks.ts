@@ -65,7 +65,9 @@ export async function runSqlTask(
     await onVariables?.(id);
     plan = await resolveVariablesStage(ports, id, sql);
   } catch (error) {
-    if (!(error instanceof ScError)) throw error;
+    // A retryable error (the engine or Secrets Manager unreachable) is the platform's, not the
+    // connector's: the state machine retries the task, then fails the run through Finalize.
+    if (!(error instanceof ScError) || error.retryable) throw error;
     await ports.executions.update(id, { error: { code: error.code, message: error.message } });
     return { ok: false, steps: [] };
   }

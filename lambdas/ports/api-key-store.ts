@@ -13,4 +13,11 @@ export interface ApiKeyStore {
   /** Stores a new key's record; fails with `CONFLICT` when the hash exists. */
   createApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  /** Every key, revoked ones included, oldest first. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /**
+   * Revokes a key by id: from then on it is refused (403). Revoking a revoked key changes nothing.
+   * Fails with `API_KEY_NOT_FOUND` for an unknown id.
+   */
+  revokeApiKey(id: string): Promise<ApiKeyRecord>;
 }

@@ -42,8 +42,13 @@ export interface ConnectorStore {
   getVersion(connectorId: string, version: number): Promise<ConnectorVersion | null>;
   updateConnector(
     id: string,
-    patch: Partial<Pick<ConnectorRecord, 'status' | 'name' | 'diffBaselineExecutionId'>>,
+    patch: Partial<Pick<ConnectorRecord, 'status' | 'name' | 'diffBaselineExecutionId' | 'webhookToken'>>,
   ): Promise<ConnectorRecord>;
+  /**
+   * Deletes a connector, its versions and its api-name claim (the name is free again); its executions
+   * are kept. Nothing happens when it does not exist. Whether it may be deleted is the caller's check.
+   */
+  deleteConnector(id: string): Promise<void>;
 
   putObject(object: ObjectDefinition): Promise<void>;
   getObject(apiName: string): Promise<ObjectDefinition | null>;

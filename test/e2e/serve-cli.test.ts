@@ -7,7 +7,7 @@ import { s3ClientFor } from '../../lambdas/local/s3-sqs-stand-in.ts';
 import { ROOT, copyExample, sc } from '../helpers/cli.ts';
 
 /*
- * `sc api-key create` and `sc serve` as a user runs them, on a copy of the catalog example: the API
+ * `sc keys create` and `sc serve` as a user runs them, on a copy of the catalog example: the API
  * answers with the key, and a file dropped on the embedded S3 becomes an execution.
  */
 
@@ -20,8 +20,8 @@ afterAll(async () => {
 });
 
 describe('sc serve', () => {
-  it('serves the API with a key from sc api-key create, and runs a file dropped on its S3', async () => {
-    const created = await sc(['api-key', 'create', 'e2e'], { cwd: example.dir });
+  it('serves the API with a key from sc keys create, and runs a file dropped on its S3', async () => {
+    const created = await sc(['keys', 'create', '--name', 'e2e'], { cwd: example.dir });
     expect(created.code).toBe(0);
     const key = created.stdout.trim();
     expect(key).toMatch(/^sc_/);
@@ -40,8 +40,8 @@ describe('sc serve', () => {
         fetch(`${api}${path}`, { headers: { 'x-api-key': apiKey } });
 
       expect((await get('/connectors', 'sc_nope')).status).toBe(403);
-      const listed = (await (await get('/connectors')).json()) as { connectors: Array<{ apiName: string }> };
-      expect(listed.connectors.map((c) => c.apiName)).toEqual(['vendor_product_import']);
+      const listed = (await (await get('/connectors')).json()) as { items: Array<{ apiName: string }> };
+      expect(listed.items.map((c) => c.apiName)).toContain('vendor_product_import');
       const activated = await fetch(`${api}/connectors/vendor_product_import/activate`, {
         method: 'POST',
         headers: { 'x-api-key': key },
@@ -58,9 +58,9 @@ describe('sc serve', () => {
       let executions: Array<{ status: string; trigger: string }> = [];
       await until(async () => {
         const body = (await (await get('/connectors/vendor_product_import/executions')).json()) as {
-          executions: typeof executions;
+          items: typeof executions;
         };
-        executions = body.executions;
+        executions = body.items;
         return executions.length === 1 && executions[0]!.status === 'partial_success';
       });
       expect(executions[0]).toMatchObject({ trigger: 's3', status: 'partial_success' });

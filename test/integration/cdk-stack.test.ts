@@ -169,7 +169,7 @@ describe('the CDK stack (offline synth, no account)', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Runtime?.startsWith('nodejs') && f.Properties.Environment?.Variables?.CONTROL_TABLE,
     );
-    expect(functions).toHaveLength(10); // six tasks, register, API, deliver-webhook and the reaper
+    expect(functions).toHaveLength(11); // six tasks, register, API, deliver-webhook, the reaper and the schedule tick
     for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
     const policyOf = (fn: string) =>
       JSON.stringify(
@@ -257,3 +257,34 @@ interface AslState {
 function renderedAsl(stack: SmartConnectorStack): { StartAt: string; States: Record<string, AslState> } {
   return renderPipelineAsl(stack.pipeline) as { StartAt: string; States: Record<string, AslState> };
 }
+
+describe('the CDK stack pointed at a ClickHouse service', () => {
+  it('gives RunSql alone the service URL, user and password secret, and lets it read that secret', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const passwordSecretArn =
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:smartconnector-platform/clickhouse-AbCdEf';
+    const stack = new SmartConnectorStack(app, 'WithClickHouse', {
+      clickHouse: { url: 'https://abc.eu-west-1.aws.clickhouse.cloud:8443', user: 'sc', passwordSecretArn },
+    });
+    const template = Template.fromStack(stack);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    const withUrl = functions.filter((fn) => fn.Properties.Environment?.Variables?.CLICKHOUSE_URL);
+    expect(withUrl).toHaveLength(1);
+    expect(withUrl[0]!.Properties.Environment.Variables).toMatchObject({
+      CLICKHOUSE_URL: 'https://abc.eu-west-1.aws.clickhouse.cloud:8443',
+      CLICKHOUSE_USER: 'sc',
+      CLICKHOUSE_PASSWORD_SECRET_ARN: passwordSecretArn,
+    });
+    expect(withUrl[0]!.Properties.EphemeralStorage).toEqual({ Size: 10240 });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
+            Resource: passwordSecretArn,
+          }),
+        ]),
+      },
+    });
+  });
+});

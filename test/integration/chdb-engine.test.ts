@@ -5,7 +5,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlError } from '../../lambdas/core/errors.ts';
 import { ChdbSqlEngine } from '../../lambdas/adapters/sql/chdb/chdb-sql-engine.ts';
-import { clickhouseCode, redact, shortenMessage } from '../../lambdas/adapters/sql/chdb/sql-errors.ts';
+import { clickhouseCode, redact, shortenMessage } from '../../lambdas/adapters/sql/sql-errors.ts';
 import { prepareInput } from '../../lambdas/pipeline/input/read-input.ts';
 import {
   DEFAULT_SQL_LIMITS,

@@ -25,6 +25,7 @@ import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dyn
  *   C#<id>          V#000001                                         connectorId, version, hash, definition, createdAt
  *   O#<apiName>     O          OBJECTS            <apiName>          definition (the ObjectDefinition)
  *   E#<id>          E          CE#<connectorId>   <createdAt>#<id>   the Execution
+ *   APIKEY#<hash>   APIKEY     APIKEYS            <id>               the ApiKeyRecord (never the key)
  *
  * Definitions are stored as DynamoDB maps. An item holds at most 400 KB, which bounds one connector
  * version, inline SQL included (`DEFINITION_TOO_LARGE` beyond); moving definitions to S3 would lift it.
@@ -50,6 +51,7 @@ type Item = Record<string, unknown>;
 const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk'] as const;
 const CONNECTOR_LIST = 'CONNECTORS';
 const OBJECT_LIST = 'OBJECTS';
+const API_KEY_LIST = 'APIKEYS';
 
 /** Connectors, versions and object definitions (ConnectorStore) and executions (ExecutionStore). */
 export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, ApiKeyStore {
@@ -171,12 +173,50 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
 
   async updateConnector(
     id: string,
-    patch: Partial<Pick<ConnectorRecord, 'status' | 'name' | 'diffBaselineExecutionId'>>,
+    patch: Partial<Pick<ConnectorRecord, 'status' | 'name' | 'diffBaselineExecutionId' | 'webhookToken'>>,
   ): Promise<ConnectorRecord> {
     const stamped = { ...patch, updatedAt: this.clock.now().toISOString() };
     const item = await this.updateItem(connectorKey(id), stamped, ['id', 'apiName', 'version', 'createdAt']);
     if (!item) throw notFound(`Connector ${id} does not exist.`);
     return toConnector(item);
+  }
+
+  /**
+   * Connector → versions → claim. Interrupted after the connector, the claim names a connector that no
+   * longer exists: it is stale, and the name is free once it is older than `claimTimeoutMs` (the same
+   * takeover as an interrupted create). Deleting the claim first could let another connector take the
+   * name while this one still exists.
+   */
+  async deleteConnector(id: string): Promise<void> {
+    const item = await this.getItem(connectorKey(id));
+    if (!item) return;
+    await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: connectorKey(id) }));
+    let startKey: Item | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :versions)',
+          ExpressionAttributeValues: { ':pk': connectorKey(id).pk, ':versions': 'V#' },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const key of page.Items ?? []) {
+        await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    await conditionalWrite(
+      this.documents.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: claimKey(item.apiName as string),
+          ConditionExpression: 'connectorId = :id',
+          ExpressionAttributeValues: { ':id': id },
+        }),
+      ),
+    );
   }
 
   // --- object definitions -----------------------------------------------------------------------------
@@ -207,15 +247,35 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
   // --- API keys ---------------------------------------------------------------------------------------
 
   async createApiKey(key: ApiKeyRecord): Promise<void> {
-    const created = await this.putIf({ ...apiKeyKey(key.hash), ...key }, 'attribute_not_exists(pk)', {});
+    const item = { ...apiKeyKey(key.hash), gsi1pk: API_KEY_LIST, gsi1sk: key.id, ...key };
+    const created = await this.putIf(item, 'attribute_not_exists(pk)', {});
     if (!created) throw conflict('An API key with this hash exists already.');
   }
 
   async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
     const item = await this.getItem(apiKeyKey(hash));
-    if (!item) return null;
-    const { id, name, createdAt, revokedAt } = item as unknown as ApiKeyRecord;
-    return { id, name, hash, createdAt, revokedAt: revokedAt ?? null };
+    return item ? toApiKey(item) : null;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const keys = (await this.queryIndex(API_KEY_LIST, true)).map(toApiKey);
+    return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  /** Finds the key by id on the index, then stamps `revokedAt` on its item (kept the first time). */
+  async revokeApiKey(id: string): Promise<ApiKeyRecord> {
+    const found = (await this.queryIndex(API_KEY_LIST, true, id))[0];
+    if (!found) {
+      throw new ScError('API_KEY_NOT_FOUND', `No API key ${id}. List the keys with \`sc keys list\`.`);
+    }
+    const key = toApiKey(found);
+    if (key.revokedAt) return key;
+    const item = await this.updateItem(apiKeyKey(key.hash), { revokedAt: this.clock.now().toISOString() }, [
+      'id',
+      'hash',
+    ]);
+    if (!item) throw new ScError('API_KEY_NOT_FOUND', `No API key ${id}.`);
+    return toApiKey(item);
   }
 
   // --- executions -------------------------------------------------------------------------------------
@@ -365,8 +425,8 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
     return Item ?? null;
   }
 
-  /** Every item under one gsi1 partition, in sort-key order (or reversed). */
-  private async queryIndex(gsi1pk: string, ascending: boolean): Promise<Item[]> {
+  /** Every item under one gsi1 partition (or only those with sort key `gsi1sk`), in sort-key order (or reversed). */
+  private async queryIndex(gsi1pk: string, ascending: boolean, gsi1sk?: string): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
@@ -374,9 +434,12 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
         new QueryCommand({
           TableName: this.tableName,
           IndexName: GSI1,
-          KeyConditionExpression: '#gsi1pk = :gsi1pk',
-          ExpressionAttributeNames: { '#gsi1pk': 'gsi1pk' },
-          ExpressionAttributeValues: { ':gsi1pk': gsi1pk },
+          KeyConditionExpression:
+            gsi1sk === undefined ? '#gsi1pk = :gsi1pk' : '#gsi1pk = :gsi1pk AND #gsi1sk = :gsi1sk',
+          ExpressionAttributeNames:
+            gsi1sk === undefined ? { '#gsi1pk': 'gsi1pk' } : { '#gsi1pk': 'gsi1pk', '#gsi1sk': 'gsi1sk' },
+          ExpressionAttributeValues:
+            gsi1sk === undefined ? { ':gsi1pk': gsi1pk } : { ':gsi1pk': gsi1pk, ':gsi1sk': gsi1sk },
           ScanIndexForward: ascending,
           ExclusiveStartKey: startKey,
         }),
@@ -422,6 +485,17 @@ function toConnector(item: Item): ConnectorRecord {
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
     diffBaselineExecutionId: (item.diffBaselineExecutionId as string | null | undefined) ?? null,
+    ...(typeof item.webhookToken === 'string' ? { webhookToken: item.webhookToken } : {}),
+  };
+}
+
+function toApiKey(item: Item): ApiKeyRecord {
+  return {
+    id: item.id as string,
+    name: item.name as string,
+    hash: item.hash as string,
+    createdAt: item.createdAt as string,
+    revokedAt: (item.revokedAt as string | null | undefined) ?? null,
   };
 }
 

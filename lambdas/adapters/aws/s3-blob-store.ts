@@ -6,17 +6,26 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertBlobKey } from '../../core/blob-keys.ts';
 import { ScError } from '../../core/errors.ts';
-import type { BlobStore } from '../../ports/blob-store.ts';
+import { assertPartBytes, MAX_PRESIGNED_PARTS, planParts, type FilePart } from '../../core/upload-parts.ts';
+import type { BlobInfo, BlobStore, S3ObjectRef, UploadTarget, UploadedPart } from '../../ports/blob-store.ts';
 
 export interface S3BlobStoreOptions {
   client: S3Client;
@@ -29,12 +38,28 @@ export interface S3BlobStoreOptions {
   tmpDir?: string;
   /** How long `presignedUrl` links stay valid, in seconds. Default 3600. */
   presignSeconds?: number;
+  /**
+   * Presigned uploads (`presignUpload`): a file up to this size gets one PUT URL, a larger one a
+   * multipart upload in parts of this size (more when it would need over 2,000 parts). 5 MiB to 5 GiB;
+   * default 64 MiB. Set it below the endpoint's request limit: fauxqs takes 11 MiB per request.
+   */
+  uploadPartBytes?: number;
+  /**
+   * Server-side copies (`copyFromS3`): an object up to this size is copied with one CopyObject, a larger
+   * one in parts of this size copied in parallel (UploadPartCopy), which is also the only way past
+   * CopyObject's 5 GB. 5 MiB to 5 GiB; default 256 MiB.
+   */
+  copyPartBytes?: number;
 }
 
 /** SigV4 presigned URLs live at most 7 days. */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 /** Parts of a multipart upload; 5 MiB is S3's minimum part size. */
 const PART_SIZE = 8 * 1024 * 1024;
+const DEFAULT_UPLOAD_PART_BYTES = 64 * 1024 * 1024;
+const DEFAULT_COPY_PART_BYTES = 256 * 1024 * 1024;
+/** Part copies in flight at once: a 5 GB object in 256 MiB parts is copied in one round. */
+const COPY_CONCURRENCY = 20;
 
 /**
  * Blobs as objects of one S3 bucket, under the same keys the local adapter uses as file paths. Keys
@@ -46,6 +71,8 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly tmpRoot: string;
   private readonly presignSeconds: number;
+  private readonly uploadPartBytes: number;
+  private readonly copyPartBytes: number;
   private workDir: Promise<string> | undefined;
   /** Downloads made by `localPath`, by key; dropped when the key is written through this store. */
   private readonly downloads = new Map<string, Promise<string>>();
@@ -57,6 +84,10 @@ export class S3BlobStore implements BlobStore {
     this.bucket = options.bucket;
     this.tmpRoot = options.tmpDir ?? tmpdir();
     this.presignSeconds = options.presignSeconds ?? 3600;
+    this.uploadPartBytes = options.uploadPartBytes ?? DEFAULT_UPLOAD_PART_BYTES;
+    this.copyPartBytes = options.copyPartBytes ?? DEFAULT_COPY_PART_BYTES;
+    assertPartBytes(this.uploadPartBytes);
+    assertPartBytes(this.copyPartBytes);
   }
 
   async put(key: string, body: string | Uint8Array): Promise<void> {
@@ -108,6 +139,17 @@ export class S3BlobStore implements BlobStore {
       if (isNotFound(error)) return false;
       throw this.translate(error, key);
     }
+  }
+
+  /** S3 answers a delete of an absent key with success too. */
+  async delete(key: string): Promise<void> {
+    assertBlobKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw this.translate(error, key);
+    }
+    this.forgetDownload(key);
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -169,15 +211,166 @@ export class S3BlobStore implements BlobStore {
   /** A GET URL for the blob, valid `seconds` (default `presignSeconds`, at most 7 days). */
   async presignedUrl(key: string, seconds = this.presignSeconds): Promise<string> {
     assertBlobKey(key);
-    if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
-      throw new ScError(
-        'INVALID_ARGUMENT',
-        `A presigned URL lives 1 to ${MAX_PRESIGN_SECONDS} s, not ${seconds}.`,
-      );
-    }
+    assertPresignSeconds(seconds);
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
       expiresIn: seconds,
     });
+  }
+
+  async stat(key: string): Promise<BlobInfo | undefined> {
+    assertBlobKey(key);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { size: head.ContentLength ?? 0, ...(head.VersionId ? { versionId: head.VersionId } : {}) };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.translate(error, key);
+    }
+  }
+
+  /**
+   * One presigned PUT up to `uploadPartBytes`, else CreateMultipartUpload and a presigned UploadPart per
+   * part. Nothing about the body is signed but its key, so any client (curl, a browser) can send it.
+   */
+  async presignUpload(key: string, size: number, seconds: number): Promise<UploadTarget> {
+    assertBlobKey(key);
+    assertPresignSeconds(seconds);
+    if (size <= this.uploadPartBytes) {
+      const put = new PutObjectCommand({ Bucket: this.bucket, Key: key });
+      put.middlewareStack.add(dropChecksums, DROP_CHECKSUMS);
+      return {
+        kind: 'single',
+        url: await getSignedUrl(this.client, put, { expiresIn: seconds }),
+        headers: {},
+      };
+    }
+    const { partSize, parts } = planParts(size, this.uploadPartBytes, MAX_PRESIGNED_PARTS);
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
+    );
+    const multipartId = created.UploadId!;
+    const urls = await Promise.all(
+      parts.map((part) => {
+        const upload = new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: multipartId,
+          PartNumber: part.partNumber,
+        });
+        upload.middlewareStack.add(dropChecksums, DROP_CHECKSUMS);
+        return getSignedUrl(this.client, upload, { expiresIn: seconds });
+      }),
+    );
+    return {
+      kind: 'multipart',
+      multipartId,
+      partSize,
+      parts: parts.map((part, i) => ({ ...part, url: urls[i]! })),
+    };
+  }
+
+  /** ListParts, every page. */
+  async listUploadedParts(key: string, multipartId: string): Promise<UploadedPart[]> {
+    assertBlobKey(key);
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: multipartId,
+            PartNumberMarker: marker,
+          }),
+        );
+        for (const part of page.Parts ?? []) {
+          parts.push({ partNumber: part.PartNumber!, size: part.Size ?? 0, eTag: part.ETag ?? '' });
+        }
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker !== undefined);
+    } catch (error) {
+      throw this.translateUpload(error, key);
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async completeMultipartUpload(key: string, multipartId: string, parts: UploadedPart[]): Promise<void> {
+    assertBlobKey(key);
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: multipartId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.eTag })) },
+        }),
+      );
+    } catch (error) {
+      throw this.translateUpload(error, key);
+    }
+    this.forgetDownload(key);
+  }
+
+  s3Object(key: string): S3ObjectRef {
+    assertBlobKey(key);
+    return { bucket: this.bucket, key };
+  }
+
+  /**
+   * CopyObject up to `copyPartBytes`; above, a multipart upload whose parts are UploadPartCopy ranges of
+   * the source, `COPY_CONCURRENCY` at a time. A failed multipart copy is aborted, leaving nothing behind.
+   */
+  async copyFromS3(key: string, source: S3ObjectRef, size: number): Promise<void> {
+    assertBlobKey(key);
+    const copySource = copySourceOf(source);
+    try {
+      if (size <= this.copyPartBytes) {
+        await this.client.send(
+          new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: copySource }),
+        );
+      } else {
+        await this.copyInParts(key, copySource, planParts(size, this.copyPartBytes).parts);
+      }
+    } catch (error) {
+      throw this.translate(error, `${source.bucket}/${source.key}`);
+    }
+    this.forgetDownload(key);
+  }
+
+  private async copyInParts(key: string, copySource: string, parts: FilePart[]): Promise<void> {
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
+    );
+    const uploadId = created.UploadId!;
+    try {
+      const copied = await mapConcurrently(parts, COPY_CONCURRENCY, async (part) => {
+        const result = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: part.partNumber,
+            CopySource: copySource,
+            CopySourceRange: `bytes=${part.offset}-${part.offset + part.size - 1}`,
+          }),
+        );
+        return { PartNumber: part.partNumber, ETag: result.CopyPartResult?.ETag };
+      });
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: copied },
+        }),
+      );
+    } catch (error) {
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+        .catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Removes this store's downloads and staged files (a Lambda's `/tmp` outlives one invocation). */
@@ -211,6 +404,16 @@ export class S3BlobStore implements BlobStore {
     return this.workDir;
   }
 
+  /** `NoSuchUpload`: the multipart upload was completed or aborted (or never was). */
+  private translateUpload(error: unknown, key: string): unknown {
+    if ((error as SdkError)?.name === 'NoSuchUpload') {
+      return new ScError('NOT_FOUND', `The multipart upload of "${key}" does not exist (any more).`, {
+        cause: error,
+      });
+    }
+    return this.translate(error, key);
+  }
+
   private translate(error: unknown, key: string): unknown {
     if (isNotFound(error)) return new ScError('NOT_FOUND', `Blob "${key}" does not exist.`, { cause: error });
     if (isTransient(error)) {
@@ -221,6 +424,53 @@ export class S3BlobStore implements BlobStore {
     }
     return error;
   }
+}
+
+/**
+ * Presigned PUTs carry no checksum. The SDK adds a CRC32 of the body to every PUT, and at presigning
+ * time the body is empty, so the URL would demand the checksum of an empty file and S3 would refuse
+ * every real upload (aws/aws-sdk-js-v3#6994). The headers are dropped after the build-step middleware
+ * that adds them, before the presigner turns headers into query parameters.
+ */
+function dropChecksums<A extends { request: unknown }, R>(next: (args: A) => Promise<R>) {
+  return async (args: A): Promise<R> => {
+    const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+    for (const name of Object.keys(headers)) {
+      if (/^x-amz-(checksum-|sdk-checksum-algorithm$)/i.test(name)) delete headers[name];
+    }
+    return next(args);
+  };
+}
+const DROP_CHECKSUMS = { step: 'build', priority: 'low', name: 'dropPresignedChecksums' } as const;
+
+function assertPresignSeconds(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
+    throw new ScError(
+      'INVALID_ARGUMENT',
+      `A presigned URL lives 1 to ${MAX_PRESIGN_SECONDS} s, not ${seconds}.`,
+    );
+  }
+}
+
+/** `bucket/key[?versionId=…]`, the key URL-encoded as CopySource requires. */
+function copySourceOf(source: S3ObjectRef): string {
+  const key = encodeURIComponent(source.key).replace(/%2F/g, '/');
+  const version = source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : '';
+  return `${source.bucket}/${key}${version}`;
+}
+
+/** Maps `items` with at most `limit` calls in flight; results in the items' order. */
+async function mapConcurrently<T, R>(items: T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function baseName(key: string): string {

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, copyFile, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { assertBlobKey } from '../../core/blob-keys.ts';
@@ -21,16 +22,19 @@ export class FsBlobStore implements BlobStore {
   async put(key: string, body: string | Uint8Array): Promise<void> {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
-    // Write then rename, so a reader never sees half a blob.
-    await writeFile(`${target}.tmp`, body);
-    await rename(`${target}.tmp`, target);
+    // Write then rename, so a reader never sees half a blob; a staging name of its own per write, so two
+    // writers of one key (a repeated tick) never rename each other's file.
+    const staging = uniqueStagingPath(target);
+    await writeFile(staging, body);
+    await rename(staging, target);
   }
 
   async putFile(key: string, localPath: string): Promise<void> {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
-    await copyFile(localPath, `${target}.tmp`);
-    await rename(`${target}.tmp`, target);
+    const staging = uniqueStagingPath(target);
+    await copyFile(localPath, staging);
+    await rename(staging, target);
   }
 
   async read(key: string): Promise<Readable> {
@@ -49,6 +53,10 @@ export class FsBlobStore implements BlobStore {
     } catch {
       return false;
     }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -100,4 +108,9 @@ export class FsBlobStore implements BlobStore {
     }
     return path;
   }
+}
+
+/** A unique `.tmp` name beside `target` (listings skip `.tmp` files). */
+function uniqueStagingPath(target: string): string {
+  return `${target}.${randomUUID()}.tmp`;
 }

@@ -1,8 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { DefinitionError, ScError, UsageError, errorMessage } from '../../core/errors.ts';
+import { addExecutionsCommand } from './executions-command.ts';
+import { addKeysCommand } from './keys-command.ts';
+import { addPackageCommand } from './package-command.ts';
 import { recordsCommand } from './records-command.ts';
 import { runCommand } from './run-command.ts';
-import { apiKeyCreateCommand, serveCommand } from './serve-command.ts';
+import { addSecretsCommand } from './secrets-command.ts';
+import { serveCommand } from './serve-command.ts';
+import { addTransferCommands } from './transfer-command.ts';
 import { validateCommand } from './validate-command.ts';
 
 /** Exit codes (SPEC §10): 0 succeeded, 3 partial_success, 1 failed or cancelled, 2 bad usage or definition. */
@@ -60,15 +65,15 @@ program
     process.exitCode = await serveCommand({ ...options, workspace: program.opts().workspace });
   });
 
-program
-  .command('api-key')
-  .description('manage the keys of the HTTP API')
-  .command('create')
-  .description('create a key and print it once (only its hash is stored)')
-  .argument('<name>', 'who or what the key is for')
-  .action(async (name: string) => {
-    process.exitCode = await apiKeyCreateCommand(name, { workspace: program.opts().workspace });
-  });
+addKeysCommand(program);
+
+addSecretsCommand(program);
+
+addExecutionsCommand(program);
+
+addTransferCommands(program);
+
+addPackageCommand(program);
 
 try {
   await program.parseAsync(process.argv);

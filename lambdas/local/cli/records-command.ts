@@ -1,17 +1,7 @@
 import { UsageError } from '../../core/errors.ts';
 import type { StoredRecord } from '../../core/model.ts';
+import { recordView } from '../../pipeline/api/object-routes.ts';
 import { openWorkspace } from './session.ts';
-
-/** The `sc records --json` / API shape of a record: unset fields are absent. */
-export function recordJson(record: StoredRecord) {
-  return {
-    id: record.id,
-    archived: record.archived,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    fields: record.fields,
-  };
-}
 
 /** `sc records <object>`: every record of the object, oldest first. */
 export async function recordsCommand(
@@ -29,7 +19,7 @@ export async function recordsCommand(
     for await (const record of session.runtime.ports.records.scan(object.apiName)) records.push(record);
     records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     if (options.json) {
-      process.stdout.write(JSON.stringify(records.map(recordJson), null, 2) + '\n');
+      process.stdout.write(JSON.stringify(records.map(recordView), null, 2) + '\n');
       return 0;
     }
     const columns = ['id', 'archived', ...object.fields.map((f) => f.apiName)];

@@ -37,6 +37,19 @@ export async function openWorkspace(from: string, explicit: string | undefined):
 }
 
 /** As openWorkspace, and applies one connector folder (a new version when its definition changed). */
+/** Runs `work` on the workspace's session and closes it afterwards, whatever happens. */
+export async function withWorkspace<T>(
+  explicit: string | undefined,
+  work: (session: WorkspaceSession) => Promise<T>,
+): Promise<T> {
+  const session = await openWorkspace(process.cwd(), explicit);
+  try {
+    return await work(session);
+  } finally {
+    await session.close();
+  }
+}
+
 export async function openWorkspaceConnector(
   dir: string,
   explicit: string | undefined,

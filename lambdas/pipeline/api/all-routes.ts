@@ -1,6 +1,8 @@
 import { CONNECTOR_ROUTES } from './connector-routes.ts';
 import { EXECUTION_ROUTES } from './execution-routes.ts';
-import type { ApiRoute } from './http.ts';
+import { json, route, type ApiRoute } from './http.ts';
+import { OBJECT_ROUTES } from './object-routes.ts';
+import { openApiDocument } from './openapi.ts';
 import { TRANSFER_ROUTES } from './transfer-routes.ts';
 import { UPLOAD_ROUTES } from './upload-routes.ts';
 import { WEBHOOK_ROUTES } from './webhook-routes.ts';
@@ -12,4 +14,15 @@ export const API_ROUTES: ApiRoute[] = [
   ...UPLOAD_ROUTES,
   ...WEBHOOK_ROUTES,
   ...TRANSFER_ROUTES,
+  ...OBJECT_ROUTES,
+  route({
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'Get the OpenAPI document',
+    description: 'This document. No key needed.',
+    tag: 'meta',
+    auth: 'none',
+    responses: { 200: { description: 'The OpenAPI 3.1 document.', contentType: 'application/json' } },
+    handle: async (deps) => json(200, openApiDocument(API_ROUTES, deps.baseUrl)),
+  }),
 ];

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SqlError } from '../../../core/errors.ts';
 import type { SqlEngine, SqlJob, SqlResult } from '../../../ports/sql-engine.ts';
 import type { RunnerRequest, RunnerResponse } from './runner-protocol.ts';
-import { engineFailure, secretValuesOf } from './sql-errors.ts';
+import { engineFailure, secretValuesOf, stageTimeout } from '../sql-errors.ts';
 
 export interface ChdbSqlEngineOptions {
   /**
@@ -88,16 +88,7 @@ export class ChdbSqlEngine implements SqlEngine {
           const { code: errorCode, message, retryable } = response.error;
           return reject(new SqlError(errorCode, message, { retryable }));
         }
-        if (timedOut) {
-          return reject(
-            new SqlError(
-              'SQL_TIMEOUT',
-              `The SQL stage ran longer than ${timeoutSeconds} s (limits.maxExecutionSeconds ` +
-                `${job.limits.maxExecutionSeconds} s plus ${this.killMarginSeconds} s for loading and export) and was stopped. ` +
-                'Make the SQL faster or raise the limit.',
-            ),
-          );
-        }
+        if (timedOut) return reject(stageTimeout(job.limits, this.killMarginSeconds));
         const exit = signal ? `signal ${signal}` : `exit code ${code}`;
         reject(engineFailure(`The chDB process stopped unexpectedly (${exit})`, stderr.trim(), secretValues));
       });

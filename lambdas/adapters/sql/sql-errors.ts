@@ -1,5 +1,5 @@
-import { SqlError } from '../../../core/errors.ts';
-import type { SqlLimits } from '../../../ports/sql-engine.ts';
+import { SqlError } from '../../core/errors.ts';
+import type { SqlLimits } from '../../ports/sql-engine.ts';
 import { quoteString } from './clickhouse-sql.ts';
 
 /** Longest ClickHouse message an error carries; longer ones keep their head and tail. */
@@ -122,4 +122,17 @@ export function sqlErrorFromEngine(
   }
   // No `cause`: the original error carries the message before secrets were redacted.
   return new SqlError(code, shortenMessage(`${summary} ClickHouse said: ${message}`));
+}
+
+/**
+ * The SQL stage as a whole outlived its limit plus the margin for loading and export, and was stopped
+ * (the chDB process killed, the ClickHouse requests aborted).
+ */
+export function stageTimeout(limits: SqlLimits, marginSeconds: number): SqlError {
+  return new SqlError(
+    'SQL_TIMEOUT',
+    `The SQL stage ran longer than ${limits.maxExecutionSeconds + marginSeconds} s (limits.maxExecutionSeconds ` +
+      `${limits.maxExecutionSeconds} s plus ${marginSeconds} s for loading and export) and was stopped. ` +
+      'Make the SQL faster or raise the limit.',
+  );
 }
