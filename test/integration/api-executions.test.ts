@@ -418,11 +418,15 @@ describe('downloads', () => {
     const execution = (await ws.ports.executions.get(liveId))!;
     const report = await call('GET', `/executions/${liveId}/report`);
     expect(report.status).toBe(200);
-    expect(report.headers['content-disposition']).toBe(`attachment; filename="report-${liveId}.xlsx"`);
+    expect(report.headers['content-disposition']).toBe(
+      `attachment; filename="report-${liveId}.xlsx"; filename*=UTF-8''report-${liveId}.xlsx`,
+    );
     expect(report.bytes.equals(await readFile(ws.ports.blobs.location(execution.reportKey!)))).toBe(true);
     const input = await call('GET', `/executions/${liveId}/input`);
     expect(input.status).toBe(200);
-    expect(input.headers['content-disposition']).toBe('attachment; filename="fruit.csv"');
+    expect(input.headers['content-disposition']).toBe(
+      `attachment; filename="fruit.csv"; filename*=UTF-8''fruit.csv`,
+    );
     expect(input.bytes.toString('utf8')).toBe(FIVE_ROWS);
     expect(errorOf(await call('GET', '/executions/nope/input'), 404).code).toBe('EXECUTION_NOT_FOUND');
   });
