@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { derivedUuid } from './derived-id.ts';
 import { z } from 'zod';
 import { decodeEventKey, dropTarget } from '../core/drops.ts';
 import { ScError, UsageError } from '../core/errors.ts';
@@ -69,11 +69,7 @@ export function s3CreatedNotification(bucket: string, key: string, versionId: st
  * the bucket is not versioned), so the same object version always maps to the same execution.
  */
 export function dropExecutionId(object: DroppedObject): string {
-  const hex = createHash('sha256')
-    .update([object.bucket, object.key, object.versionId ?? `etag:${object.eTag ?? ''}`].join('\u0000'))
-    .digest('hex');
-  // Shaped as a version-8 (custom) UUID.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedUuid([object.bucket, object.key, object.versionId ?? `etag:${object.eTag ?? ''}`]);
 }
 
 /**

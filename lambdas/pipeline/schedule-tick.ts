@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { derivedUuid } from './derived-id.ts';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canStart } from '../core/execution-status.ts';
@@ -147,9 +148,7 @@ export function scheduleTime(tickTime: Date): string {
 
 /** The execution id of a connector's tick: a UUID derived from the connector and the tick time. */
 export function tickExecutionId(connectorId: string, time: string): string {
-  const hex = createHash('sha256').update(['schedule', connectorId, time].join('\u0000')).digest('hex');
-  // Shaped as a version-8 (custom) UUID.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedUuid(['schedule', connectorId, time]);
 }
 
 /** Registers the tick's execution; false when a concurrent delivery of the same tick registered it first. */
@@ -160,7 +159,8 @@ async function registerTick(
   time: string,
   initiatedBy: string,
 ): Promise<boolean> {
-  const path = join(ports.tmpDir, `schedule-${executionId}.csv`);
+  // A name of its own per call: two deliveries of one tick at once must not remove each other's file.
+  const path = join(ports.tmpDir, `schedule-${executionId}-${randomUUID()}.csv`);
   await writeFile(path, `${SCHEDULE_COLUMN}\n${time}\n`);
   try {
     await registerExecution(ports, {

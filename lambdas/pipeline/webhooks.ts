@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { derivedUuid } from './derived-id.ts';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -265,11 +266,7 @@ export async function replayWebhookSamples(
  * end, so every delivery of the same tick names the same execution.
  */
 export function webhookWindowExecutionId(connectorId: string, windowEnd: Date): string {
-  const hex = createHash('sha256')
-    .update(['webhook', connectorId, windowEnd.toISOString()].join('\u0000'))
-    .digest('hex');
-  // Shaped as a version-8 (custom) UUID.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedUuid(['webhook', connectorId, windowEnd.toISOString()]);
 }
 
 /** A stored call, as its key names it. */
@@ -346,7 +343,7 @@ async function registerBatch(
   keys: readonly string[],
   options: BatchOptions,
 ): Promise<{ execution: Execution; created: boolean } | null> {
-  const path = join(ports.tmpDir, `webhooks-${options.executionId}.jsonl`);
+  const path = join(ports.tmpDir, `webhooks-${options.executionId}-${randomUUID()}.jsonl`);
   try {
     const file = await open(path, 'w');
     let rows = 0;
