@@ -1,6 +1,13 @@
-import type { Execution } from '../core/model.ts';
+import type { Execution, ExecutionStatus } from '../core/model.ts';
+import type { ListPage, ListPageRequest } from './list-page.ts';
 
 export type ExecutionPatch = Partial<Omit<Execution, 'id' | 'connectorId' | 'createdAt'>>;
+
+/** Which of a connector's executions a page holds; an absent key does not filter. */
+export interface ExecutionFilter {
+  status?: ExecutionStatus | undefined;
+  dryRun?: boolean | undefined;
+}
 
 /** Executions: registration, status, stage, progress and counts. */
 export interface ExecutionStore {
@@ -8,6 +15,14 @@ export interface ExecutionStore {
   create(execution: Execution): Promise<void>;
   get(id: string): Promise<Execution | null>;
   update(id: string, patch: ExecutionPatch): Promise<Execution>;
-  /** Newest first. */
+  /** Every execution of the connector, newest first: a read of the whole list (pages: `pageByConnector`). */
   listByConnector(connectorId: string): Promise<Execution[]>;
+  /**
+   * One page of the connector's executions that pass `filter`, newest first (by `createdAt`, then id). A
+   * filter never makes a page short: the store reads on until the page is full or the list ends.
+   */
+  pageByConnector(
+    connectorId: string,
+    request: ListPageRequest & ExecutionFilter,
+  ): Promise<ListPage<Execution>>;
 }

@@ -1,5 +1,6 @@
 import type { ObjectDefinition } from '../core/object-schema.ts';
 import type { StoredRecord } from '../core/model.ts';
+import type { ListPage, ListPageRequest } from './list-page.ts';
 
 /** A record to write, with the version it replaces (null for a new record) so indexes stay exact. */
 export interface RecordWrite {
@@ -28,4 +29,6 @@ export interface RecordStore {
   writeMany(object: ObjectDefinition, writes: readonly RecordWrite[]): Promise<void>;
   /** Every record of the object (archived too), in no particular order. */
   scan(object: string): AsyncIterable<StoredRecord>;
+  /** One page of the object's records (archived too), oldest first (by `createdAt`, then id). */
+  page(object: string, request: ListPageRequest): Promise<ListPage<StoredRecord>>;
 }

@@ -8,7 +8,7 @@ import { s3ClientFor, startS3SqsStandIn, type S3SqsStandIn } from '../../lambdas
 import { createApiKey, handleApiRequest, type ApiDeps } from '../../lambdas/pipeline/api.ts';
 import { executionSchema, rowResultSchema } from '../../lambdas/pipeline/api/execution-routes.ts';
 import { apiErrorSchema } from '../../lambdas/pipeline/api/http.ts';
-import { pageSchema } from '../../lambdas/pipeline/api/pagination.ts';
+import { encodeCursor, pageSchema } from '../../lambdas/pipeline/api/pagination.ts';
 import { csv, itemsConnector, openPipelineWorkspace, type PipelineWorkspace } from '../helpers/pipeline.ts';
 
 /*
@@ -284,6 +284,36 @@ describe('GET /connectors/{ref}/executions', () => {
     expect(pathsOf(errorOf(await call('GET', '/connectors/ae_items/executions?status=done'), 400))).toEqual([
       'query.status',
     ]);
+  });
+
+  it('answers a forged cursor with 400 INVALID_CURSOR, and a well-formed position with its page', async () => {
+    const connector = (await ws.ports.connectors.getConnector('ae_items'))!;
+    const list = `executions:${connector.id}`;
+    const stops = (await ws.ports.connectors.getConnector('ae_stops'))!;
+    const page = (cursor: string) => call('GET', `/connectors/ae_items/executions?cursor=${cursor}`);
+    // Each of these is a 400: not base64 JSON, another connector's list, and positions that are not a
+    // bounded, well-formed string (a number, an object, empty, too long, a lone surrogate).
+    const forged = [
+      'garbage',
+      encodeCursor(`executions:${stops.id}`, '2024-01-01T00:00:00.000Z#x'),
+      encodeCursor(list, 42),
+      encodeCursor(list, { gsi1sk: 'x', pk: 'E#x' }),
+      encodeCursor(list, ''),
+      encodeCursor(list, 'x'.repeat(257)),
+      encodeCursor(list, '2024#\ud800'),
+    ];
+    for (const cursor of forged) {
+      const error = errorOf(await page(encodeURIComponent(cursor)), 400);
+      expect(error.code, cursor).toBe('INVALID_CURSOR');
+      expect(pathsOf(error)).toEqual(['query.cursor']);
+    }
+    // Any other position is a place in the list: after everything, or before it.
+    expect(as(await page(encodeCursor(list, '0')), 200, executionPage)).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+    const fromTop = as(await page(encodeCursor(list, '9999-12-31T00:00:00.000Z#x')), 200, executionPage);
+    expect(fromTop.items.map((e) => e.id)).toEqual([liveId, dryRunId]);
   });
 });
 

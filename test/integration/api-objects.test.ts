@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { createApiKey, handleApiRequest, type ApiDeps } from '../../lambdas/pipeline/api.ts';
 import { apiErrorSchema } from '../../lambdas/pipeline/api/http.ts';
 import { objectSchema, recordSchema } from '../../lambdas/pipeline/api/object-routes.ts';
-import { pageSchema } from '../../lambdas/pipeline/api/pagination.ts';
+import { encodeCursor, pageSchema } from '../../lambdas/pipeline/api/pagination.ts';
 import { openPipelineWorkspace, storedRecord, type PipelineWorkspace } from '../helpers/pipeline.ts';
 
 /*
@@ -174,6 +174,32 @@ describe('records', () => {
       recordPage,
     );
     expect(third).toEqual({ items: [expect.objectContaining({ id: 'r5' })], nextCursor: null });
+  });
+
+  it('answers a forged cursor with 400 INVALID_CURSOR, and a well-formed position with its page', async () => {
+    const list = 'records:ao_fruit';
+    const forged = [
+      'garbage',
+      encodeCursor('records:ao_crates', '2024-01-01T00:00:02.000Z#r2'),
+      encodeCursor(list, 7),
+      encodeCursor(list, ''),
+      encodeCursor(list, 'x'.repeat(257)),
+      encodeCursor(list, '\udc00'),
+    ];
+    for (const cursor of forged) {
+      const error = errorOf(
+        await call('GET', `/objects/ao_fruit/records?cursor=${encodeURIComponent(cursor)}`),
+        400,
+      );
+      expect(error.code, cursor).toBe('INVALID_CURSOR');
+      expect(pathsOf(error)).toEqual(['query.cursor']);
+    }
+    // A position between records starts after it: r3 and on.
+    const between = encodeCursor(list, '2024-01-01T00:00:02.500Z');
+    expect(await ids(`?cursor=${between}`)).toEqual(['r3', 'r4', 'r5']);
+    // A cursor of the unfiltered list carries on a filtered one: the same list, the same order.
+    const first = as(await call('GET', '/objects/ao_fruit/records?limit=1'), 200, recordPage);
+    expect(await ids(`?name=apple&cursor=${first.nextCursor}`)).toEqual(['r3']);
   });
 
   it('filters by field values as matching compares them', async () => {

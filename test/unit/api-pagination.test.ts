@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError } from '../../lambdas/pipeline/api/http.ts';
+import type { ListPage, ListPageRequest } from '../../lambdas/ports/list-page.ts';
 import {
   decodeCursor,
   encodeCursor,
   pageByKey,
+  pageFromStore,
   pageQuerySchema,
 } from '../../lambdas/pipeline/api/pagination.ts';
 
@@ -62,6 +64,62 @@ describe('pageByKey', () => {
         details: [{ path: 'query.cursor' }],
       });
     }
+  });
+});
+
+describe('pageFromStore', () => {
+  /** A store's list of letters in order, paged as `ListPage` says: `next` is the last item's position. */
+  function letterStore() {
+    const requests: ListPageRequest[] = [];
+    const read = async (request: ListPageRequest): Promise<ListPage<string>> => {
+      requests.push(request);
+      const rest = [...letters].sort().filter((s) => request.after === undefined || s > request.after);
+      const items = rest.slice(0, request.limit);
+      return { items, next: rest.length > request.limit ? items.at(-1)! : null };
+    };
+    return { read, requests };
+  }
+
+  it('hands the store the limit and the position the cursor holds, and wraps its next in a cursor', async () => {
+    const store = letterStore();
+    const first = await pageFromStore({ limit: 2 }, 'letters', store.read);
+    expect(first.items).toEqual(['a', 'b']);
+    const second = await pageFromStore({ limit: 2, cursor: first.nextCursor! }, 'letters', store.read);
+    expect(second.items).toEqual(['c', 'd']);
+    const third = await pageFromStore({ limit: 2, cursor: second.nextCursor! }, 'letters', store.read);
+    expect(third).toEqual({ items: ['e'], nextCursor: null });
+    expect(store.requests).toEqual([
+      { limit: 2, after: undefined },
+      { limit: 2, after: 'b' },
+      { limit: 2, after: 'd' },
+    ]);
+  });
+
+  it.each([
+    ['a mangled cursor', 'garbage'],
+    ["another list's cursor", encodeCursor('digits', 'b')],
+    ['a number', encodeCursor('letters', 2)],
+    ['an empty position', encodeCursor('letters', '')],
+    ['a position over 256 characters', encodeCursor('letters', 'b'.repeat(257))],
+    ['a lone surrogate', encodeCursor('letters', 'b\ud800')],
+  ])('refuses %s with 400 INVALID_CURSOR before reading', async (_, cursor) => {
+    const store = letterStore();
+    await expect(pageFromStore({ limit: 2, cursor }, 'letters', store.read)).rejects.toMatchObject({
+      status: 400,
+      code: 'INVALID_CURSOR',
+      details: [{ path: 'query.cursor' }],
+    });
+    expect(store.requests).toEqual([]);
+  });
+
+  it('takes any other bounded position, such as one with an emoji', async () => {
+    const store = letterStore();
+    const page = await pageFromStore(
+      { limit: 9, cursor: encodeCursor('letters', 'b\u{1F600}') },
+      'letters',
+      store.read,
+    );
+    expect(page).toEqual({ items: ['c', 'd', 'e'], nextCursor: null });
   });
 });
 

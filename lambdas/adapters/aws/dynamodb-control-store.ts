@@ -13,7 +13,9 @@ import type { ObjectDefinition } from '../../core/object-schema.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../../ports/api-key-store.ts';
 import type { ConnectorRecord, ConnectorStore, ConnectorVersion } from '../../ports/connector-store.ts';
-import type { ExecutionPatch, ExecutionStore } from '../../ports/execution-store.ts';
+import type { ExecutionFilter, ExecutionPatch, ExecutionStore } from '../../ports/execution-store.ts';
+import type { ListPage, ListPageRequest } from '../../ports/list-page.ts';
+import { readListPage, type IndexFilter } from './dynamodb-list-pages.ts';
 import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
 
 /*
@@ -26,6 +28,9 @@ import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dyn
  *   O#<apiName>     O          OBJECTS            <apiName>          definition (the ObjectDefinition)
  *   E#<id>          E          CE#<connectorId>   <createdAt>#<id>   the Execution
  *   APIKEY#<hash>   APIKEY     APIKEYS            <id>               the ApiKeyRecord (never the key)
+ *
+ * A connector's executions are paged on gsi1 from the sort key of a page's last item
+ * (`dynamodb-list-pages.ts`); a status or mode filter is a FilterExpression, read on until the page is full.
  *
  * Definitions are stored as DynamoDB maps. An item holds at most 400 KB, which bounds one connector
  * version, inline SQL included (`DEFINITION_TOO_LARGE` beyond); moving definitions to S3 would lift it.
@@ -317,6 +322,21 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
     return (await this.queryIndex(`CE#${connectorId}`, false)).map(toExecution);
   }
 
+  async pageByConnector(
+    connectorId: string,
+    request: ListPageRequest & ExecutionFilter,
+  ): Promise<ListPage<Execution>> {
+    const list = {
+      tableName: this.tableName,
+      gsi1pk: `CE#${connectorId}`,
+      ascending: false,
+      tableKeyOf: executionKey,
+      filter: executionFilter(request),
+    };
+    const page = await readListPage(this.documents, list, request);
+    return { items: page.items.map(toExecution), next: page.next };
+  }
+
   // --- helpers ----------------------------------------------------------------------------------------
 
   /**
@@ -473,6 +493,19 @@ function apiKeyKey(hash: string) {
 
 function executionKey(id: string) {
   return { pk: `E#${id}`, sk: 'E' };
+}
+
+/** The FilterExpression of a filtered page of executions; undefined when nothing filters. */
+function executionFilter(filter: ExecutionFilter): IndexFilter | undefined {
+  const conditions = Object.entries({ status: filter.status, dryRun: filter.dryRun }).filter(
+    ([, value]) => value !== undefined,
+  );
+  if (conditions.length === 0) return undefined;
+  return {
+    expression: conditions.map(([name]) => `#${name} = :${name}`).join(' AND '),
+    names: Object.fromEntries(conditions.map(([name]) => [`#${name}`, name])),
+    values: Object.fromEntries(conditions.map(([name, value]) => [`:${name}`, value])),
+  };
 }
 
 function toConnector(item: Item): ConnectorRecord {

@@ -15,7 +15,9 @@ import { ScError } from '../../core/errors.ts';
 import { matchKeys, RECORD_ID_FIELD } from '../../core/match-keys.ts';
 import type { FieldValue, StoredRecord } from '../../core/model.ts';
 import type { FieldDefinition, ObjectDefinition } from '../../core/object-schema.ts';
+import type { ListPage, ListPageRequest } from '../../ports/list-page.ts';
 import type { RecordStore, RecordWrite } from '../../ports/record-store.ts';
+import { readListPage } from './dynamodb-list-pages.ts';
 import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
 
 /*
@@ -23,13 +25,17 @@ import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dyn
  *
  *   pk                           sk  attributes
  *   R#<object>#<id>              R   object, id, archived, createdAt, updatedAt, fields (a map: strings,
- *                                    numbers, booleans, string lists), gsi1pk = O#<object>, gsi1sk = <id>
+ *                                    numbers, booleans, string lists), gsi1pk = O#<object>,
+ *                                    gsi1sk = <createdAt>#<id>
  *   I#<object>#<field>#<key>     I   ids: string set of the records whose field has that match key
  *   M#<object>                   M   indexedFields: fields writers keep indexed;
  *                                    readyFields: fields whose back-fill has finished
  *
  * - `scan(object)` queries gsi1 (`O#<object>`); look-ups by id read `R#…` items directly, so the record-id
  *   pseudo-field (`__id`) is never indexed.
+ * - `page(object)` reads gsi1 in sort-key order, so records list oldest first, a page at a time
+ *   (`dynamodb-list-pages.ts`). Records written before the sort key began with `createdAt` (it was the id)
+ *   list by id among the others until they are written again; paging still holds each exactly once.
  * - A match key longer than 512 bytes is stored as `#sha256:<hex>` to stay under the 2 KB key limit.
  * - `ids` changes only through UpdateItem `ADD` / `DELETE`, so concurrent writers never lose each other's
  *   ids. DynamoDB drops a set that becomes empty; the bare item is then deleted (look-ups treat a missing
@@ -178,6 +184,17 @@ export class DynamoDbRecordStore implements RecordStore {
 
   async *scan(object: string): AsyncIterable<StoredRecord> {
     for await (const page of this.recordPages(object)) yield* page;
+  }
+
+  async page(object: string, request: ListPageRequest): Promise<ListPage<StoredRecord>> {
+    const list = {
+      tableName: this.tableName,
+      gsi1pk: `O#${object}`,
+      ascending: true,
+      tableKeyOf: (id: string) => recordKey(object, id),
+    };
+    const page = await readListPage(this.documents, list, request);
+    return { items: page.items.map(toRecord), next: page.next };
   }
 
   private async *recordPages(object: string): AsyncGenerator<StoredRecord[]> {
@@ -400,7 +417,7 @@ function recordItem(record: StoredRecord): Item {
   return {
     ...recordKey(record.object, record.id),
     gsi1pk: `O#${record.object}`,
-    gsi1sk: record.id,
+    gsi1sk: `${record.createdAt}#${record.id}`,
     object: record.object,
     id: record.id,
     archived: record.archived,

@@ -40,7 +40,7 @@ import { startFromUpload } from './upload-routes.ts';
 import {
   decodeCursor,
   encodeCursor,
-  pageByKey,
+  pageFromStore,
   pageQuerySchema,
   pageSchema,
   type Page,
@@ -322,16 +322,10 @@ export const EXECUTION_ROUTES: ApiRoute[] = [
     responses: { 200: { description: 'A page of executions.', schema: pageSchema(executionSchema) } },
     handle: async (deps, { params, query }) => {
       const connector = await connectorOf(deps, params.ref!);
-      const executions = (await deps.ports.executions.listByConnector(connector.id)).filter(
-        (e) =>
-          (query.status === undefined || e.status === query.status) &&
-          (query.dryRun === undefined || e.dryRun === query.dryRun),
+      const filter = { status: query.status, dryRun: query.dryRun };
+      const page = await pageFromStore(query, `executions:${connector.id}`, (request) =>
+        deps.ports.executions.pageByConnector(connector.id, { ...request, ...filter }),
       );
-      const page = pageByKey(executions, query, {
-        name: `executions:${connector.id}`,
-        keyOf: (e) => `${e.createdAt}#${e.id}`,
-        order: 'desc',
-      });
       return json(200, { items: page.items.map(executionView), nextCursor: page.nextCursor });
     },
   }),

@@ -9,7 +9,14 @@ import {
   type ObjectDefinition,
 } from '../../core/object-schema.ts';
 import { ApiError, json, route, type ApiDeps, type ApiRoute, type ErrorDetail } from './http.ts';
-import { pageByKey, pageQuerySchema, pageSchema } from './pagination.ts';
+import {
+  pageByKey,
+  pageFromStore,
+  pageQuerySchema,
+  pageSchema,
+  type Page,
+  type PageQuery,
+} from './pagination.ts';
 
 /*
  * Objects and their records (SPEC §9): put, list and get object definitions; list records (filtered
@@ -69,9 +76,30 @@ async function objectOf(deps: ApiDeps, apiName: string): Promise<ObjectDefinitio
 const PAGE_KEYS = new Set(Object.keys(pageQuerySchema.shape));
 
 /**
- * The records matching every `field=value` filter. Values compare as matching compares them (text
- * trimmed and case-insensitive, numbers numerically, phones as E.164), through the match index: the
- * first filter on a field indexes it, as the first matching rule on it does.
+ * A page of the object's records, oldest first. Unfiltered, the store pages them; filtered, the match
+ * index gives the (few) records that match, which are read whole and cut, under cursors of the same list.
+ */
+async function pageRecords(
+  deps: ApiDeps,
+  object: ObjectDefinition,
+  filters: Array<[string, string]>,
+  query: PageQuery,
+): Promise<Page<StoredRecord>> {
+  const list = `records:${object.apiName}`;
+  if (filters.length === 0) {
+    return pageFromStore(query, list, (request) => deps.ports.records.page(object.apiName, request));
+  }
+  return pageByKey(await filteredRecords(deps, object, filters), query, {
+    name: list,
+    keyOf: (r) => `${r.createdAt}#${r.id}`,
+    order: 'asc',
+  });
+}
+
+/**
+ * The records matching every `field=value` filter (at least one). Values compare as matching compares
+ * them (text trimmed and case-insensitive, numbers numerically, phones as E.164), through the match
+ * index: the first filter on a field indexes it, as the first matching rule on it does.
  */
 async function filteredRecords(
   deps: ApiDeps,
@@ -79,11 +107,6 @@ async function filteredRecords(
   filters: Array<[string, string]>,
 ): Promise<StoredRecord[]> {
   const { records } = deps.ports;
-  if (filters.length === 0) {
-    const all: StoredRecord[] = [];
-    for await (const record of records.scan(object.apiName)) all.push(record);
-    return all;
-  }
   const details: ErrorDetail[] = [];
   const lookups: Array<{ field: string; key: string | null }> = [];
   for (const [name, value] of filters) {
@@ -199,11 +222,7 @@ export const OBJECT_ROUTES: ApiRoute[] = [
       const filters = Object.entries(query).filter(
         (entry): entry is [string, string] => !PAGE_KEYS.has(entry[0]) && typeof entry[1] === 'string',
       );
-      const page = pageByKey(await filteredRecords(deps, object, filters), query, {
-        name: `records:${object.apiName}`,
-        keyOf: (r) => `${r.createdAt}#${r.id}`,
-        order: 'asc',
-      });
+      const page = await pageRecords(deps, object, filters, query);
       return json(200, { items: page.items.map(recordView), nextCursor: page.nextCursor });
     },
   }),

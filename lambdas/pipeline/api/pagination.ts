@@ -1,10 +1,15 @@
 import { z } from 'zod';
+import { MAX_LIST_POSITION_LENGTH, type ListPage, type ListPageRequest } from '../../ports/list-page.ts';
 import { ApiError } from './http.ts';
 
 /*
  * Every list of the API takes `?limit=&cursor=` and returns `{ items, nextCursor }` (SPEC §9). A cursor
  * is opaque to clients: base64url JSON naming the list it belongs to and where the next page starts, so
  * a cursor of one list given to another, or a mangled one, is a 400 rather than a wrong page.
+ *
+ * Lists a store keeps in order (executions, records) are paged by the store (`pageFromStore`): the cursor
+ * holds the store's position. Short lists (connectors, objects, keys) and filtered records are read whole
+ * and cut (`pageByKey`).
  */
 
 /** Items per page when `limit` is absent. */
@@ -100,4 +105,27 @@ export function pageByKey<T>(
     items: page,
     nextCursor: more && page.length > 0 ? encodeCursor(list.name, list.keyOf(page.at(-1)!)) : null,
   };
+}
+
+/**
+ * A store position as a cursor carries it: bounded and well-formed (no lone surrogate), which is all a
+ * store asks of `after` (`ports/list-page.ts`), so a forged cursor is a 400 here or a page somewhere in
+ * the list, never a failed read.
+ */
+const storePositionSchema = z
+  .string()
+  .min(1)
+  .max(MAX_LIST_POSITION_LENGTH)
+  .refine((position) => !/\p{Surrogate}/u.test(position));
+
+/** One page of a list the store pages itself (`read`), behind cursors of `list`. */
+export async function pageFromStore<T>(
+  query: PageQuery,
+  list: string,
+  read: (request: ListPageRequest) => Promise<ListPage<T>>,
+): Promise<Page<T>> {
+  const after =
+    query.cursor === undefined ? undefined : decodeCursor(query.cursor, list, storePositionSchema);
+  const page = await read({ limit: query.limit, after });
+  return { items: page.items, nextCursor: page.next === null ? null : encodeCursor(list, page.next) };
 }
