@@ -1,11 +1,13 @@
-import { derivedUuid } from './derived-id.ts';
 import { z } from 'zod';
 import { decodeEventKey, dropTarget } from '../core/drops.ts';
 import { ScError, UsageError } from '../core/errors.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
+import { artifacts } from './artifacts.ts';
+import { derivedUuid } from './derived-id.ts';
 import { dispatchConnector } from './dispatch.ts';
-import { registerExecution } from './register.ts';
 import type { Ports } from './ports.ts';
+import { registerExecution } from './register.ts';
+import { copyBlob } from './uploads.ts';
 
 /** One created object, as an S3 event notification names it. */
 export interface DroppedObject {
@@ -72,16 +74,27 @@ export function dropExecutionId(object: DroppedObject): string {
   return derivedUuid([object.bucket, object.key, object.versionId ?? `etag:${object.eTag ?? ''}`]);
 }
 
+/** The ingest store's methods a drop needs: the dropped version's size (S3 has it). */
+export type DropStore = BlobStore & Required<Pick<BlobStore, 'stat'>>;
+
 /**
  * Registers the execution of a dropped file and dispatches its connector (SPEC §8 "Upload"). One object
  * version makes exactly one execution however often its event arrives: the execution id derives from
  * the version, and a second registration finds it. Returns the id and whether this call created it.
- * A key outside `drops/<apiName>/` or an unknown connector rejects (the message then reaches the
- * dead-letter queue: the file is kept, nothing is lost).
+ *
+ * The file reaches the execution's input as presigned uploads do (`copyBlob`): copied inside S3 when the
+ * artifacts store is S3 too (CopyObject, or UploadPartCopy past the store's copy part size, so any size
+ * S3 holds), never downloaded into the register Lambda. The copy is of the version the event names, so
+ * an object overwritten before its event is handled still runs with the bytes that were dropped.
+ * Registration reads no byte of the file: its format is checked where the input is read (the SQL stage),
+ * and a bad file fails that execution with its input error, the file kept in both buckets.
+ *
+ * A key outside `drops/<apiName>/`, an unknown connector or a file deleted before its event was handled
+ * rejects (the message then reaches the dead-letter queue; nothing is registered).
  */
 export async function registerDrop(
   ports: Ports,
-  ingest: BlobStore,
+  ingest: DropStore,
   object: DroppedObject,
 ): Promise<{ executionId: string; created: boolean }> {
   const target = dropTarget(object.key);
@@ -99,27 +112,67 @@ export async function registerDrop(
     );
   }
   const executionId = dropExecutionId(object);
-  if (await ports.executions.get(executionId)) return { executionId, created: false };
+  // Deliveries of one version at once in this process share the first: the local blob store cannot take
+  // two writes of one input at once. Across Lambdas, S3 copies replace each other whole and the
+  // conditional create picks one registration.
+  const running = registering.get(executionId);
+  if (running) {
+    await running;
+    return { executionId, created: false };
+  }
+  const registration = registerOnce(ports, ingest, object, connector.id, target.fileName).finally(() =>
+    registering.delete(executionId),
+  );
+  registering.set(executionId, registration);
+  return registration;
+}
+
+const registering = new Map<string, Promise<{ executionId: string; created: boolean }>>();
+
+async function registerOnce(
+  ports: Ports,
+  ingest: DropStore,
+  object: DroppedObject,
+  connectorId: string,
+  fileName: string,
+): Promise<{ executionId: string; created: boolean }> {
+  const executionId = dropExecutionId(object);
+  const existing = await ports.executions.get(executionId);
+  if (existing) {
+    // An earlier delivery may have registered it and died before dispatching: dispatch again (idempotent).
+    if (existing.status === 'queued') await dispatchConnector(ports, connectorId);
+    return { executionId, created: false };
+  }
+  const info = await ingest.stat(object.key, object.versionId);
+  if (!info) {
+    throw new UsageError(
+      'DROP_FILE_NOT_FOUND',
+      `s3://${object.bucket}/${object.key}${object.versionId ? ` (version ${object.versionId})` : ''} is ` +
+        'gone: it was deleted before its execution was registered. Drop the file again to run it.',
+    );
+  }
+  const inputKey = artifacts.input(executionId, fileName);
+  await copyBlob(ingest, object.key, ports.blobs, inputKey, info);
   let created = true;
   try {
     await registerExecution(ports, {
-      connectorRef: connector.id,
-      input: { path: await ingest.localPath(object.key), name: target.fileName },
+      connectorRef: connectorId,
+      input: { key: inputKey, size: info.size, name: fileName },
       dryRun: false,
       trigger: 's3',
       initiatedBy: `s3://${object.bucket}/${object.key}`,
       executionId,
     });
   } catch (error) {
-    // The same event delivered twice at once: the other delivery registered it.
+    // The same event delivered twice at once, in another process: the other delivery registered it.
     if (!(error instanceof ScError && error.code === 'CONFLICT')) throw error;
     created = false;
   }
-  await dispatchConnector(ports, connector.id);
+  await dispatchConnector(ports, connectorId);
   return { executionId, created };
 }
 
 /** One message of the ingest queue: every object it names is registered. */
-export async function handleIngestMessage(ports: Ports, ingest: BlobStore, body: unknown): Promise<void> {
+export async function handleIngestMessage(ports: Ports, ingest: DropStore, body: unknown): Promise<void> {
   for (const object of droppedObjects(body)) await registerDrop(ports, ingest, object);
 }

@@ -11,8 +11,11 @@ export interface BlobStore {
   putFile(key: string, localPath: string): Promise<void>;
   /** Streams a blob; rejects with a `NOT_FOUND` ScError when it is absent. */
   read(key: string): Promise<Readable>;
-  /** A time-limited download URL, where the store has one (S3); the local store has none. */
-  presignedUrl?(key: string, seconds?: number): Promise<string>;
+  /**
+   * A time-limited download URL, where the store has one (S3); the local store has none. With
+   * `contentDisposition`, the answer to the URL carries that header (the name a browser saves it under).
+   */
+  presignedUrl?(key: string, seconds?: number, options?: { contentDisposition?: string }): Promise<string>;
   readText(key: string): Promise<string>;
   exists(key: string): Promise<boolean>;
   /** Keys under a prefix, sorted. */
@@ -38,8 +41,12 @@ export interface BlobStore {
    * can send bytes to without passing them through the API (S3) have these; the local disk has none.
    */
 
-  /** The blob's size (and S3 version, on a versioned bucket), or undefined when it is absent. */
-  stat?(key: string): Promise<BlobInfo | undefined>;
+  /**
+   * The blob's size (and S3 version, on a versioned bucket), or undefined when it is absent. With
+   * `versionId`, that version of it (an S3 drop names the version its event is about); a store that
+   * keeps no versions answers for the blob as it is, without a `versionId`.
+   */
+  stat?(key: string, versionId?: string): Promise<BlobInfo | undefined>;
   /**
    * Lets a client send `size` bytes to `key` for `seconds`: one presigned PUT, or a multipart upload with
    * a presigned PUT per part, as the store's part size decides.

@@ -208,19 +208,32 @@ export class S3BlobStore implements BlobStore {
     return `s3://${this.bucket}/${key}`;
   }
 
-  /** A GET URL for the blob, valid `seconds` (default `presignSeconds`, at most 7 days). */
-  async presignedUrl(key: string, seconds = this.presignSeconds): Promise<string> {
+  /**
+   * A GET URL for the blob, valid `seconds` (default `presignSeconds`, at most 7 days). A
+   * `contentDisposition` is signed into the URL (`response-content-disposition`), and S3 answers with it.
+   */
+  async presignedUrl(
+    key: string,
+    seconds = this.presignSeconds,
+    options: { contentDisposition?: string } = {},
+  ): Promise<string> {
     assertBlobKey(key);
     assertPresignSeconds(seconds);
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-      expiresIn: seconds,
+    const get = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentDisposition: options.contentDisposition,
     });
+    return getSignedUrl(this.client, get, { expiresIn: seconds });
   }
 
-  async stat(key: string): Promise<BlobInfo | undefined> {
+  /** HeadObject, of `versionId` when given (a version that is gone, or never was, is absent). */
+  async stat(key: string, versionId?: string): Promise<BlobInfo | undefined> {
     assertBlobKey(key);
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }),
+      );
       return { size: head.ContentLength ?? 0, ...(head.VersionId ? { versionId: head.VersionId } : {}) };
     } catch (error) {
       if (isNotFound(error)) return undefined;

@@ -168,18 +168,32 @@ export async function blobResponse(
   key: string,
   file: { name: string; contentType: string },
 ): Promise<ApiResponse> {
+  const contentDisposition = attachmentDisposition(file.name);
   if (blobs.presignedUrl) {
-    return { statusCode: 302, headers: { location: await blobs.presignedUrl(key) }, body: '' };
+    // S3 answers the URL with this Content-Disposition, so the browser saves the file under its name.
+    const location = await blobs.presignedUrl(key, undefined, { contentDisposition });
+    return { statusCode: 302, headers: { location }, body: '' };
   }
   return {
     statusCode: 200,
-    headers: {
-      'content-type': file.contentType,
-      // An ASCII fallback, and the real name in RFC 5987 form: Node refuses other bytes in a header.
-      'content-disposition': `attachment; filename="${file.name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
-    },
+    headers: { 'content-type': file.contentType, 'content-disposition': contentDisposition },
     body: await bytesOf(await blobs.read(key)),
   };
+}
+
+/**
+ * `attachment` named `fileName` (RFC 6266): an ASCII fallback in `filename`, each other character, `"`,
+ * `\` and `%` made `_` (some agents percent-decode it), and the exact name in `filename*` as RFC 5987
+ * UTF-8, which every current browser prefers. Only ASCII goes in: Node refuses other bytes in a header.
+ */
+export function attachmentDisposition(fileName: string): string {
+  const fallback = fileName.replace(/[^\x20-\x7e]|["\\%]/gu, '_');
+  // encodeURIComponent leaves ' ( ) * as they are, which RFC 5987's attr-char does not allow.
+  const encoded = encodeURIComponent(fileName).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 export async function bytesOf(stream: Readable): Promise<Buffer> {

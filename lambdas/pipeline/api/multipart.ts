@@ -25,6 +25,8 @@ export async function readMultipartForm(
     parser = busboy({
       headers: { 'content-type': request.headers['content-type'] ?? '' },
       limits: { fileSize: options.maxFileBytes, fields: 50, files: 5 },
+      // Browsers and curl send a file name's UTF-8 bytes as they are; busboy would read them as latin1.
+      defParamCharset: 'utf8',
     });
   } catch (error) {
     throw malformed(error);
