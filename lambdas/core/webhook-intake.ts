@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ConnectorDefinition } from './connector-schema.ts';
 import { ScError } from './errors.ts';
 
 /*
@@ -13,6 +14,16 @@ import { ScError } from './errors.ts';
  * develop SQL against, and bounded (a call holds up to 1 MiB).
  */
 export const WEBHOOK_SAMPLE_LIMIT = 100;
+
+/**
+ * Whether a connector version batches its webhook calls: a webhook connector with a cadence, whose ticks
+ * close the windows. The intake keeps a call as a sample when the connector's version does not batch (or
+ * the connector is not active), and a save that stops the batching closes a last window first
+ * (`pipeline/webhooks.ts`), so no call waits for a window that never closes.
+ */
+export function batchesWebhookCalls(definition: Pick<ConnectorDefinition, 'type' | 'settings'>): boolean {
+  return definition.type === 'webhook' && definition.settings.cadence !== undefined;
+}
 
 /** The query parameter that may carry the connector's webhook token; never stored. */
 export const WEBHOOK_TOKEN_PARAMETER = 'token';

@@ -38,9 +38,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * cadence ticks on it, in its time zone, whatever its status (`tickConnector` skips and logs the ticks of
  * a connector that is not active, as the tick Lambda does). The stored connectors are the source: they
  * are read again every `refreshMs`, so a connector created, edited, (de)activated or deleted through the
- * API or a restart is picked up without a restart; a changed cadence starts over. A rate ticks from when
- * the runner first saw it, rounded down to the minute. Ticks missed while the process slept are not
- * made up: the next tick is the next one after now.
+ * API or a restart is picked up without a restart; a changed cadence starts over, while a connector whose
+ * read fails keeps ticking as before. A rate ticks from when the runner first saw it, rounded down to the
+ * minute. Ticks missed while the process slept are not made up: the next tick is the next one after now.
  */
 export class CadenceRunner {
   private readonly entries = new Map<string, Entry>();
@@ -120,6 +120,9 @@ export class CadenceRunner {
         this.entries.set(connector.id, entry);
         this.arm(entry, now);
       } catch (error) {
+        // A failed read says nothing about the connector's cadence: it keeps ticking as it did, and a
+        // rate keeps its anchor (dropping the entry would restart the rate from the next refresh).
+        seen.add(connector.id);
         this.failed(error);
       }
     }

@@ -13,6 +13,7 @@ import {
 } from '../pipeline/connectors.ts';
 import type { ConnectorStore } from '../ports/connector-store.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { Ports } from '../pipeline/ports.ts';
 
 /**
  * A workspace is a folder with `objects/*.json` and connector folders (`connector.json`,
@@ -143,7 +144,9 @@ export async function applyObjects(
 /**
  * Applies a connector folder: the first time it creates the connector (status `setup`) with a unique api
  * name; afterwards a new immutable version whenever the definition changed. The folder → api name map in
- * `.sc/connector-dirs.json` keeps the api name stable across renames.
+ * `.sc/connector-dirs.json` keeps the api name stable across renames. Given the workspace's `pipeline`
+ * ports, a save that stops a connector batching webhook calls flushes its pending calls first, as a save
+ * through the API does.
  */
 export async function applyConnector(
   store: ConnectorStore,
@@ -151,6 +154,7 @@ export async function applyConnector(
   dir: string,
   objects: readonly ObjectDefinition[],
   clock: Clock,
+  pipeline?: Ports,
 ): Promise<AppliedConnector> {
   const loaded = await loadConnectorDir(dir);
   const dirsFile = join(workspace.stateDir, 'connector-dirs.json');
@@ -159,7 +163,7 @@ export async function applyConnector(
     : {};
   const dirKey = relative(workspace.root, resolve(dir)) || '.';
 
-  const ports = { connectors: store, clock };
+  const ports = pipeline ?? { connectors: store, clock };
   const options = {
     objects,
     source: relative(process.cwd(), join(dir, 'connector.json')) || 'connector.json',

@@ -117,6 +117,8 @@ function errorFrom(caught: unknown): ApiResponse {
 function statusOf(code: string): number {
   if (code.endsWith('NOT_FOUND')) return 404;
   if (code === 'CONFLICT' || code === 'EXECUTION_ENDED') return 409;
+  // Retryable: a webhook flush held its lease while a save wanted to flush too.
+  if (code === 'WEBHOOK_FLUSH_BUSY') return 503;
   return 400;
 }
 

@@ -8,6 +8,7 @@ import type { ObjectDefinition } from '../core/object-schema.ts';
 import type { ConnectorRecord, ConnectorVersion } from '../ports/connector-store.ts';
 import type { Ports } from './ports.ts';
 import { syncSchedule } from './schedules-sync.ts';
+import { closeWebhookWindowsBeforeSave, discardWebhookCalls } from './webhooks.ts';
 
 /*
  * The connector lifecycle (SPEC §3): create with a unique api name and a webhook token, save a new
@@ -32,8 +33,11 @@ export interface SaveOptions {
   source?: string;
 }
 
-/** The schedules port is optional: the workspace apply of `sc run` has none, and then nothing syncs. */
-type LifecyclePorts = Pick<Ports, 'connectors' | 'clock'> & Partial<Pick<Ports, 'schedules'>>;
+/**
+ * Only the connector store and the clock are needed: the workspace apply of `sc run` has no others, and
+ * then no schedule syncs and no webhook window closes on a save (`closeWebhookWindowsBeforeSave`).
+ */
+type LifecyclePorts = Pick<Ports, 'connectors' | 'clock'> & Partial<Ports>;
 
 /**
  * Creates a connector with its first version. The api name is the definition's (`CONFLICT` when taken),
@@ -112,6 +116,9 @@ export async function saveConnectorVersion(
     definition,
     createdAt: ports.clock.now().toISOString(),
   };
+  // A webhook connector that stops batching calls with this version flushes its pending calls first,
+  // into executions of the version that received them.
+  await closeWebhookWindowsBeforeSave(ports, connector.id, current?.definition, definition);
   await ports.connectors.addVersion(version);
   connector = await ports.connectors.updateConnector(connector.id, { name: definition.name });
   await syncSchedule(ports, connector.id);
@@ -119,11 +126,12 @@ export async function saveConnectorVersion(
 }
 
 /**
- * Deletes a connector and its versions. Refused with `CONFLICT` while any of its executions is queued or
- * running: a queued run would start on a connector that no longer exists. Ended executions are kept.
+ * Deletes a connector and its versions, then its stored webhook calls (pending and samples). Refused with
+ * `CONFLICT` while any of its executions is queued or running: a queued run would start on a connector
+ * that no longer exists. Ended executions are kept.
  */
 export async function deleteConnector(
-  ports: Pick<Ports, 'connectors' | 'executions'> & Partial<Pick<Ports, 'schedules'>>,
+  ports: Pick<Ports, 'connectors' | 'executions'> & Partial<Pick<Ports, 'schedules' | 'blobs'>>,
   connectorId: string,
 ): Promise<void> {
   const connector = await requireConnector(ports, connectorId);
@@ -143,6 +151,7 @@ export async function deleteConnector(
   }
   await ports.connectors.deleteConnector(connector.id);
   await syncSchedule(ports, connector.id);
+  if (ports.blobs) await discardWebhookCalls({ blobs: ports.blobs }, connector.id);
 }
 
 /** Stable JSON (sorted keys, undefined left out) so equal definitions hash equally. */

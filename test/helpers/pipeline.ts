@@ -130,7 +130,7 @@ export async function openPipelineWorkspace(
 
   const apply = async (folder: string): Promise<AppliedConnector> => {
     const stored = await applyObjectFiles();
-    return applyConnector(ports.connectors, workspace, join(dir, folder), stored, ports.clock);
+    return applyConnector(ports.connectors, workspace, join(dir, folder), stored, ports.clock, ports);
   };
 
   return {

@@ -123,4 +123,47 @@ describe('CadenceRunner', () => {
     expect(runner.scheduled()).toEqual([]);
     expect(errors).toEqual([]);
   });
+
+  it('keeps a rate anchored where it started when a read of its connector fails', async () => {
+    await ws.writeConnector('fiver', connector('Fiver', 'scheduler', 'rate(5 minutes)'));
+    await ws.apply('fiver');
+    let now = Date.parse('2026-12-04T10:00:30Z');
+    const clock: Clock = { now: () => new Date(now) };
+    // The connector store times out while `failing`: every version read fails.
+    let failing = false;
+    const connectors = new Proxy(ws.ports.connectors, {
+      get: (store, property) => {
+        if (property === 'getVersion' && failing) {
+          return async () => {
+            throw new Error('DynamoDB timed out');
+          };
+        }
+        const value = Reflect.get(store, property) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(store) : value;
+      },
+    });
+    const errors: unknown[] = [];
+    const runner = new CadenceRunner(
+      { ...ws.ports, clock, connectors },
+      { refreshMs: 3_600_000, log: () => {}, onError: (error) => void errors.push(error) },
+    );
+    const fiverNext = () => runner.scheduled().find((s) => s.apiName === 'fiver')?.next;
+    const firstTick = new Date('2026-12-04T10:05:00Z');
+    await runner.start();
+    try {
+      expect(fiverNext()).toEqual(firstTick);
+      // Two minutes on, a refresh cannot read the connector: it keeps ticking from 10:00.
+      now = Date.parse('2026-12-04T10:02:30Z');
+      failing = true;
+      await runner.refresh();
+      expect(errors).toContainEqual(expect.objectContaining({ message: 'DynamoDB timed out' }));
+      expect(fiverNext()).toEqual(firstTick);
+      // The next refresh reads it again, unchanged: still anchored at 10:00, not restarted at 10:02.
+      failing = false;
+      await runner.refresh();
+      expect(fiverNext()).toEqual(firstTick);
+    } finally {
+      await runner.stop();
+    }
+  });
 });

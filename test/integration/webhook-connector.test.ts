@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorDefinitionInput } from '../../lambdas/core/connector-schema.ts';
+import { ScError } from '../../lambdas/core/errors.ts';
 import type { Execution } from '../../lambdas/core/model.ts';
 import { MAX_WEBHOOK_BODY_BYTES } from '../../lambdas/core/upload-limits.ts';
 import { WEBHOOK_SAMPLE_LIMIT } from '../../lambdas/core/webhook-intake.ts';
@@ -12,16 +13,21 @@ import {
   type ApiResponse,
 } from '../../lambdas/pipeline/api.ts';
 import { artifacts, webhookBlobs } from '../../lambdas/pipeline/artifacts.ts';
+import { deleteConnector } from '../../lambdas/pipeline/connectors.ts';
 import { setConnectorActive } from '../../lambdas/pipeline/control.ts';
 import type { Ports } from '../../lambdas/pipeline/ports.ts';
+import { tickConnector } from '../../lambdas/pipeline/schedule-tick.ts';
 import {
+  MAX_CALLS_PER_WINDOW,
   flushWebhookWindow,
   receiveWebhook,
+  replayWebhookSamples,
   webhookWindowExecutionId,
 } from '../../lambdas/pipeline/webhooks.ts';
 import type { ConnectorRecord } from '../../lambdas/ports/connector-store.ts';
 import type { BlobStore } from '../../lambdas/ports/blob-store.ts';
 import type { ExecutionStore } from '../../lambdas/ports/execution-store.ts';
+import type { Orchestrator } from '../../lambdas/ports/orchestrator.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { itemsConnector, openPipelineWorkspace, type PipelineWorkspace } from '../helpers/pipeline.ts';
 
@@ -169,8 +175,12 @@ async function pendingKeys(target: ConnectorRecord): Promise<string[]> {
 /** A window that has closed on every call posted so far. */
 const windowAfterNow = () => new Date(Date.now() + 1);
 
-/** The same ports, with some blob store or execution store methods replaced. */
-function portsWith(overrides: { blobs?: Partial<BlobStore>; executions?: Partial<ExecutionStore> }): Ports {
+/** The same ports, with some blob store, execution store or orchestrator methods replaced. */
+function portsWith(overrides: {
+  blobs?: Partial<BlobStore>;
+  executions?: Partial<ExecutionStore>;
+  orchestrator?: Partial<Orchestrator>;
+}): Ports {
   const wrap = <T extends object>(target: T, replaced: Partial<T> = {}): T =>
     new Proxy(target, {
       get: (object, property) => {
@@ -184,6 +194,7 @@ function portsWith(overrides: { blobs?: Partial<BlobStore>; executions?: Partial
     ...ws.ports,
     blobs: wrap(ws.ports.blobs, overrides.blobs),
     executions: wrap(ws.ports.executions, overrides.executions),
+    orchestrator: wrap(ws.ports.orchestrator, overrides.orchestrator),
   };
 }
 
@@ -536,7 +547,7 @@ describe('samples of an inactive connector', () => {
       activate: false,
     });
     const receipts: string[] = [];
-    for (let i = 0; i < WEBHOOK_SAMPLE_LIMIT + 3; i++) {
+    for (let i = 0; i < WEBHOOK_SAMPLE_LIMIT + 2; i++) {
       receipts.push(
         (
           await receiveWebhook(ws.ports, capped, {
@@ -547,11 +558,249 @@ describe('samples of an inactive connector', () => {
         ).receiptId,
       );
     }
+    // The answer says the call is a sample, not batched, and that older samples are deleted.
+    const last = await api(capped.apiName, { query: { token: capped.webhookToken!, n: 'last' } });
+    expect(last.statusCode).toBe(202);
+    const receipt = bodyOf(last) as { receiptId: string; sample: boolean; note: string };
+    expect(receipt).toEqual({ receiptId: expect.any(String), sample: true, note: expect.any(String) });
+    expect(receipt.note).toContain(
+      'Connector capped_hook is not active (status setup): the call was kept as a sample',
+    );
+    expect(receipt.note).toContain(
+      `Only the newest ${WEBHOOK_SAMPLE_LIMIT} samples are kept: older ones are deleted as new ones arrive.`,
+    );
+    receipts.push(receipt.receiptId);
     const kept = await ws.ports.blobs.list(webhookBlobs.folder(capped.id, 'samples'));
     expect(kept).toHaveLength(WEBHOOK_SAMPLE_LIMIT);
     const keptIds = new Set(kept.map((key) => /-([^/]+)\.json$/.exec(key)![1]));
     expect(receipts.slice(0, 3).filter((id) => keptIds.has(id))).toEqual([]);
     expect(receipts.slice(3).every((id) => keptIds.has(id))).toBe(true);
+  });
+});
+
+describe('replaying the same samples again', () => {
+  let hook: ConnectorRecord;
+  let receiptIds: string[];
+  beforeAll(async () => {
+    hook = await connector('replayed-hook', webhookConnector('Replayed hook', 'wh_items'), ORDERS_SQL, {
+      activate: false,
+    });
+    receiptIds = [];
+    for (const id of ['P-1', 'P-2']) {
+      receiptIds.push(
+        (await receiveWebhook(ws.ports, hook, { query: { id }, headers: {}, body: Buffer.alloc(0) }))
+          .receiptId,
+      );
+    }
+  });
+
+  const replay = (body: unknown) =>
+    api(hook.apiName, {
+      path: `/connectors/${hook.apiName}/webhook-samples/replay`,
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const replays = async () =>
+    (await ws.ports.executions.listByConnector(hook.id)).filter((e) => e.trigger === 'replay');
+
+  it('makes one execution when a replay is retried after its dispatch failed', async () => {
+    // Step Functions does not answer: the execution is registered and queued, the client sees an error.
+    const failing = portsWith({
+      orchestrator: {
+        start: async () => {
+          throw new Error('Step Functions did not answer');
+        },
+      },
+    });
+    await expect(
+      replayWebhookSamples(failing, hook.id, { receiptIds, dryRun: true, initiatedBy: 'api:webhook tests' }),
+    ).rejects.toThrow('Step Functions did not answer');
+    const [registered] = await replays();
+    expect(registered).toMatchObject({ status: 'queued', dryRun: true });
+
+    // The client retries (the samples named in another order): the same execution, dispatched now.
+    const retry = await replay({ receiptIds: [...receiptIds].reverse(), dryRun: true });
+    expect(retry.statusCode).toBe(202);
+    expect(bodyOf(retry)).toMatchObject({ id: registered!.id });
+    const ended = await finished(registered!.id);
+    expect(ended.status, JSON.stringify(ended.error)).toBe('succeeded');
+    expect(await receiptsOf(ended)).toEqual(receiptIds);
+    expect(await replays()).toHaveLength(1);
+  });
+
+  it('makes a new execution once the first has ended, and for other samples or another dryRun', async () => {
+    const [first] = await replays();
+    const again = bodyOf(await replay({ receiptIds, dryRun: true })) as { id: string };
+    expect(again.id).not.toBe(first!.id);
+    expect((await finished(again.id)).status).toBe('succeeded');
+
+    // A live replay waits in the queue (the connector is in setup); repeating it answers the same run.
+    const live = bodyOf(await replay({ receiptIds })) as { id: string; status: string };
+    expect(live.status).toBe('queued');
+    expect(bodyOf(await replay({ receiptIds }))).toMatchObject({ id: live.id, status: 'queued' });
+    const one = bodyOf(await replay({ receiptIds: receiptIds.slice(0, 1) })) as { id: string };
+    expect(new Set([first!.id, again.id, live.id, one.id]).size).toBe(4);
+    expect(await replays()).toHaveLength(4);
+  });
+
+  it('makes a new execution for a new version of the connector', async () => {
+    // The live replay of the test before, still queued.
+    const before = bodyOf(await replay({ receiptIds })) as { id: string; status: string };
+    expect(before.status).toBe('queued');
+    expect(await replays()).toHaveLength(4);
+    const patched = await api(hook.apiName, {
+      method: 'PATCH',
+      path: `/connectors/${hook.apiName}`,
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ description: 'SQL fixed' }),
+    });
+    expect(patched.statusCode).toBe(200);
+    const after = bodyOf(await replay({ receiptIds })) as { id: string };
+    expect(after.id).not.toBe(before.id);
+    expect((await ws.ports.executions.get(after.id))?.connectorVersion).toBe(2);
+    expect(await replays()).toHaveLength(5);
+  });
+});
+
+describe('a webhook connector that changes or is deleted', () => {
+  const patch = (target: ConnectorRecord, body: unknown) =>
+    api(target.apiName, {
+      method: 'PATCH',
+      path: `/connectors/${target.apiName}`,
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const stored = (target: ConnectorRecord) => ws.ports.blobs.list(`webhooks/${target.id}/`);
+
+  it('flushes its pending calls when its type changes, into a run of the webhook version that got them', async () => {
+    const hook = await connector('retyped-hook', webhookConnector('Retyped hook', ORDERS), ORDERS_SQL);
+    const receipts = [
+      await postJson(hook, { order_id: 'T-1', qty: 1 }),
+      await postJson(hook, { order_id: 'T-2' }),
+    ];
+    const changed = await patch(hook, { type: 'scheduler' });
+    expect(changed.statusCode, String(changed.body)).toBe(200);
+    expect(await pendingKeys(hook)).toEqual([]);
+    const [execution] = await ws.ports.executions.listByConnector(hook.id);
+    expect(execution).toMatchObject({ trigger: 'webhook', connectorVersion: 1, dryRun: false });
+    expect(await receiptsOf(execution!)).toEqual(receipts);
+    const ended = await finished(execution!.id);
+    expect(ended.status, JSON.stringify(ended.error)).toBe('succeeded');
+    expect((await ws.records(ORDERS)).map((r) => r.fields.name)).toEqual(
+      expect.arrayContaining(['T-1', 'T-2']),
+    );
+    // A scheduler connector takes no webhook call.
+    const refused = await api(hook.apiName, { query: { token: hook.webhookToken! }, body: '' });
+    expect(refused.statusCode).toBe(409);
+    expect(await stored(hook)).toEqual([]);
+  });
+
+  it('flushes its pending calls when its folder is saved as another type (sc run, sc serve)', async () => {
+    const definition = webhookConnector('Refoldered hook', ORDERS);
+    const hook = await connector('refoldered-hook', definition, ORDERS_SQL);
+    const receipts = [await postJson(hook, { order_id: 'F-1' }), await postJson(hook, { order_id: 'F-2' })];
+    await ws.writeConnector('refoldered-hook', {
+      definition: { ...definition, type: 'scheduler' },
+      sql: ORDERS_SQL,
+    });
+    const { version } = await ws.apply('refoldered-hook');
+    expect(version.version).toBe(2);
+    expect(await pendingKeys(hook)).toEqual([]);
+    const [execution] = await ws.ports.executions.listByConnector(hook.id);
+    expect(execution).toMatchObject({ trigger: 'webhook', connectorVersion: 1 });
+    expect(await receiptsOf(execution!)).toEqual(receipts);
+  });
+
+  it('flushes its pending calls when its cadence is removed, then keeps calls as samples, saying why', async () => {
+    const hook = await connector(
+      'uncadenced-hook',
+      webhookConnector('Uncadenced hook', 'wh_items', { maxConcurrentExecutions: 0 }),
+      ORDERS_SQL,
+    );
+    const receipt = await postJson(hook, { order_id: 'U-1' });
+    expect((await patch(hook, { settings: { cadence: null } })).statusCode).toBe(200);
+    expect(await pendingKeys(hook)).toEqual([]);
+    const [execution] = await ws.ports.executions.listByConnector(hook.id);
+    expect(execution).toMatchObject({ trigger: 'webhook', connectorVersion: 1, status: 'queued' });
+    expect(await receiptsOf(execution!)).toEqual([receipt]);
+
+    const later = await api(hook.apiName, { query: { token: hook.webhookToken!, order_id: 'U-2' } });
+    expect(later.statusCode).toBe(202);
+    expect(bodyOf(later)).toEqual({
+      receiptId: expect.any(String),
+      sample: true,
+      note: expect.stringContaining(
+        'Connector uncadenced_hook has no cadence, so no window batches its calls: the call was kept as a sample.',
+      ),
+    });
+    expect(await pendingKeys(hook)).toEqual([]);
+    expect(await ws.ports.blobs.list(webhookBlobs.folder(hook.id, 'samples'))).toHaveLength(1);
+  });
+
+  it('keeps its pending calls when its cadence changes: the first tick of the new cadence takes them', async () => {
+    const hook = await connector(
+      'recadenced-hook',
+      webhookConnector('Recadenced hook', 'wh_items', { maxConcurrentExecutions: 0 }),
+      ORDERS_SQL,
+    );
+    const receipt = await postJson(hook, { order_id: 'C-1' });
+    expect((await patch(hook, { settings: { cadence: 'rate(5 minutes)' } })).statusCode).toBe(200);
+    expect(await pendingKeys(hook)).toHaveLength(1);
+    expect(await ws.ports.executions.listByConnector(hook.id)).toEqual([]);
+    const tick = await tickConnector(ws.ports, hook.id, new Date(Date.now() + 1000), { log: () => {} });
+    expect(tick).toMatchObject({ outcome: 'flushed', executionId: expect.any(String) });
+    const [execution] = await ws.ports.executions.listByConnector(hook.id);
+    expect(execution).toMatchObject({ connectorVersion: 2 });
+    expect(await receiptsOf(execution!)).toEqual([receipt]);
+    expect(await pendingKeys(hook)).toEqual([]);
+  });
+
+  it('removes its pending calls and samples when it is deleted', async () => {
+    const hook = await connector('doomed-hook', webhookConnector('Doomed hook', 'wh_items'), ORDERS_SQL);
+    await postJson(hook, { order_id: 'D-1' });
+    await setConnectorActive(ws.ports, hook.id, false);
+    await postJson(hook, { order_id: 'D-2' });
+    expect(await stored(hook)).toHaveLength(2);
+    const deleted = await api(hook.apiName, {
+      method: 'DELETE',
+      path: `/connectors/${hook.apiName}`,
+      headers: { 'x-api-key': apiKey },
+    });
+    expect(deleted.statusCode).toBe(204);
+    expect(await stored(hook)).toEqual([]);
+  });
+
+  it('keeps no call stored while its connector is deleted, and answers 404', async () => {
+    const hook = await connector(
+      'vanishing-hook',
+      webhookConnector('Vanishing hook', 'wh_items'),
+      ORDERS_SQL,
+    );
+    // The delete removes the connector and clears its calls just before this call's blob is written.
+    const racing = portsWith({
+      blobs: {
+        put: async (key: string, body: string | Uint8Array) => {
+          if (key.includes('/pending/')) await deleteConnector(ws.ports, hook.id);
+          return ws.ports.blobs.put(key, body);
+        },
+      },
+    });
+    const answer = await handleApiRequest(
+      { ports: racing, apiKeys: ws.runtime.apiKeys },
+      {
+        method: 'POST',
+        path: `/connectors/${hook.apiName}/webhook`,
+        query: { id: 'V-1' },
+        headers: { 'x-api-key': apiKey },
+        body: Buffer.alloc(0),
+      },
+    );
+    expect(answer.statusCode).toBe(404);
+    expect(errorOf(answer)).toMatchObject({
+      code: 'CONNECTOR_NOT_FOUND',
+      message: expect.stringContaining('was deleted while the call was received; the call was not kept'),
+    });
+    expect(await stored(hook)).toEqual([]);
   });
 });
 
@@ -657,6 +906,107 @@ describe('batching guarantees', () => {
     expect(await receiptsOf(retried!)).toEqual(receipts);
     expect(await pendingKeys(hook)).toEqual([]);
     expect(await ws.ports.blobs.list(webhookBlobs.batches(hook.id))).toEqual([]);
+  });
+
+  it('takes a registration answered CONFLICT as its own when the stored item is its own (an SDK retry)', async () => {
+    const receipts = [await postJson(hook, { order_id: 'G-R1' }), await postJson(hook, { order_id: 'G-R2' })];
+    // The put reaches the table, its reply is lost, the SDK sends it again and the condition fails.
+    let puts = 0;
+    const retried = portsWith({
+      executions: {
+        create: async (execution: Execution) => {
+          await ws.ports.executions.create(execution);
+          if (puts++ === 0) throw new ScError('CONFLICT', `Execution ${execution.id} already exists.`);
+        },
+      },
+    });
+    const windowEnd = windowAfterNow();
+    const execution = await flushWebhookWindow(retried, hook.id, windowEnd);
+    expect(execution?.id).toBe(webhookWindowExecutionId(hook.id, windowEnd));
+    expect(await receiptsOf(execution!)).toEqual(receipts);
+    // Its calls are taken: no later window gets them again.
+    expect(await pendingKeys(hook)).toEqual([]);
+    expect(await ws.ports.blobs.list(webhookBlobs.batches(hook.id))).toEqual([]);
+    expect(await flushWebhookWindow(ws.ports, hook.id, windowAfterNow())).toBeNull();
+  });
+
+  it('leaves its calls pending when another flush registered the window with an input of its own', async () => {
+    const receipts = [await postJson(hook, { order_id: 'G-R3' })];
+    const windowEnd = windowAfterNow();
+    const id = webhookWindowExecutionId(hook.id, windowEnd);
+    // A flush that took over a stale lease from a live one: the live one registers the window between
+    // this flush's check for the execution and its own create.
+    const rivalKey = `executions/${id}/input/rival/webhooks.jsonl`;
+    await ws.ports.blobs.put(rivalKey, 'the rival input\n');
+    const racing = portsWith({
+      executions: {
+        create: async (execution: Execution) => {
+          await ws.ports.executions.create({
+            ...execution,
+            inputFile: { ...execution.inputFile!, key: rivalKey },
+          });
+          await ws.ports.executions.create(execution);
+        },
+      },
+    });
+    const found = await flushWebhookWindow(racing, hook.id, windowEnd);
+    expect(found?.inputFile?.key).toBe(rivalKey);
+    // Its calls stay for the next window, its own input file is gone, and the rival's is untouched.
+    expect(await pendingKeys(hook)).toHaveLength(1);
+    expect(await ws.ports.blobs.list(`executions/${id}/input/`)).toEqual([rivalKey]);
+    expect(await ws.ports.blobs.readText(rivalKey)).toBe('the rival input\n');
+    expect(await ws.ports.blobs.list(webhookBlobs.batches(hook.id))).toEqual([]);
+    const next = await flushWebhookWindow(ws.ports, hook.id, windowAfterNow());
+    expect(await receiptsOf(next!)).toEqual(receipts);
+    expect(await pendingKeys(hook)).toEqual([]);
+  });
+
+  it("drops a leftover claim whose execution holds another attempt's input, keeping its calls", async () => {
+    await postJson(hook, { order_id: 'G-R4' });
+    const registered = (await flushWebhookWindow(ws.ports, hook.id, windowAfterNow()))!;
+    const receipt = await postJson(hook, { order_id: 'G-R5' });
+    const [key] = await pendingKeys(hook);
+    // Left by a flush that died after losing the registration of that window to another flush.
+    await ws.ports.blobs.put(
+      webhookBlobs.batch(hook.id, registered.id),
+      JSON.stringify({
+        executionId: registered.id,
+        keys: [key],
+        inputKey: `executions/${registered.id}/input/lost/webhooks.jsonl`,
+      }),
+    );
+    const next = await flushWebhookWindow(ws.ports, hook.id, windowAfterNow());
+    expect(await receiptsOf(next!)).toEqual([receipt]);
+    expect(await ws.ports.blobs.list(webhookBlobs.batches(hook.id))).toEqual([]);
+  });
+
+  it('takes at most maxCalls calls per window, oldest first; the rest wait for the next windows', async () => {
+    expect(MAX_CALLS_PER_WINDOW).toBe(5000);
+    const receipts: string[] = [];
+    for (let i = 0; i < 5; i++) receipts.push(await postJson(hook, { order_id: `G-M${i}` }));
+    const end = Date.now() + 1;
+    const windows: string[][] = [];
+    for (let i = 0; ; i++) {
+      const execution = await flushWebhookWindow(ws.ports, hook.id, new Date(end + i), { maxCalls: 2 });
+      if (!execution) break;
+      windows.push(await receiptsOf(execution));
+    }
+    expect(windows).toEqual([receipts.slice(0, 2), receipts.slice(2, 4), receipts.slice(4)]);
+    expect(await pendingKeys(hook)).toEqual([]);
+  });
+
+  it('refuses a maxCalls that is not a whole number of at least 1, taking nothing', async () => {
+    await postJson(hook, { order_id: 'G-M9' });
+    for (const maxCalls of [0, -1, 1.5, Number.NaN]) {
+      await expect(
+        flushWebhookWindow(ws.ports, hook.id, windowAfterNow(), { maxCalls }),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('maxCalls must be a whole number of at least 1'),
+      });
+    }
+    expect(await pendingKeys(hook)).toHaveLength(1);
+    expect(await flushWebhookWindow(ws.ports, hook.id, windowAfterNow())).not.toBeNull();
   });
 
   it('puts each call in one execution when two windows flush at once', async () => {

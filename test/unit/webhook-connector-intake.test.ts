@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { connectorDefinitionSchema } from '../../lambdas/core/connector-schema.ts';
 import { ScError } from '../../lambdas/core/errors.ts';
 import {
   WEBHOOKS_RAW_COLUMNS,
+  batchesWebhookCalls,
   storedQueryString,
   storedWebhook,
   webhookRawRow,
@@ -207,5 +209,23 @@ describe('webhookRawRow: one row of input.webhooks_raw', () => {
       body: '{"a":1}',
       body_format: 'json',
     });
+  });
+});
+
+describe('batchesWebhookCalls: whether a version batches calls', () => {
+  const cases: Array<[string, { type: 'webhook' | 'scheduler' | 'spreadsheet'; cadence?: string }, boolean]> =
+    [
+      ['a webhook connector with a cadence', { type: 'webhook', cadence: 'rate(1 minute)' }, true],
+      ['a webhook connector without a cadence (no tick closes a window)', { type: 'webhook' }, false],
+      [
+        'a scheduler connector (its ticks run, they batch nothing)',
+        { type: 'scheduler', cadence: 'rate(1 hour)' },
+        false,
+      ],
+      ['a spreadsheet connector', { type: 'spreadsheet', cadence: 'rate(1 hour)' }, false],
+    ];
+  it.each(cases)('%s: %s', (_, { type, cadence }, batches) => {
+    const settings = connectorDefinitionSchema.shape.settings.parse(cadence === undefined ? {} : { cadence });
+    expect(batchesWebhookCalls({ type, settings })).toBe(batches);
   });
 });

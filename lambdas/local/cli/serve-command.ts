@@ -29,6 +29,7 @@ export async function serveCommand(options: { workspace?: string; port: number }
       dir,
       [...session.objects.values()],
       runtime.ports.clock,
+      runtime.ports,
     );
     process.stdout.write(`Connector ${connector.apiName}: ${connector.status}\n`);
   }

@@ -62,6 +62,7 @@ export async function openWorkspaceConnector(
       dir,
       [...session.objects.values()],
       session.runtime.ports.clock,
+      session.runtime.ports,
     );
     return { ...session, applied };
   } catch (error) {

@@ -260,7 +260,8 @@ export const CONNECTOR_ROUTES: ApiRoute[] = [
     path: '/connectors/{ref}',
     summary: 'Delete a connector',
     description:
-      'Deletes the connector and its versions; its ended executions stay readable. Refused with 409 while ' +
+      'Deletes the connector, its versions and its stored webhook calls (pending and samples); its ended ' +
+      'executions stay readable. Refused with 409 while ' +
       'any of its executions is queued or running: cancel them first.',
     tag: 'connectors',
     responses: {

@@ -34,8 +34,18 @@ const receiptSchema = z.object({
     .string()
     .meta({ description: 'Names the stored call in the batch (`receipt_id`) and in samples.' }),
   sample: z.boolean().meta({
-    description: 'True when the connector is not active: the call was kept as a sample, not batched.',
+    description:
+      'True when the connector does not batch calls now (it is not active, or has no cadence): the call ' +
+      'was kept as a sample, not batched.',
   }),
+  note: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        `With a sample: why it was not batched, and that only the newest ${WEBHOOK_SAMPLE_LIMIT} samples ` +
+        'are kept (older ones are deleted as new ones arrive).',
+    }),
 });
 
 const sampleSchema = z
@@ -87,7 +97,8 @@ export const WEBHOOK_ROUTES: ApiRoute[] = [
       'Stores the call, then answers 202: JSON, `application/x-www-form-urlencoded`, or a query string ' +
       `alone; at most ${MAX_WEBHOOK_BODY_BYTES} bytes (413 beyond). The connector's next cadence window ` +
       'batches it into one execution (`input.webhooks_raw`, `input.webhooks`); while the connector is not ' +
-      "active it is kept as a sample. Authenticate with an API key or the connector's webhook token " +
+      `active (or has no cadence) it is kept as a sample, and the answer's \`note\` says so: only the newest ` +
+      `${WEBHOOK_SAMPLE_LIMIT} samples are kept. Authenticate with an API key or the connector's webhook token ` +
       '(`?token=` or `X-Webhook-Token`). 409 for a connector that is not a webhook connector; 400 for a ' +
       'body declared JSON that does not parse.',
     tag: 'webhooks',
@@ -141,7 +152,9 @@ export const WEBHOOK_ROUTES: ApiRoute[] = [
     summary: 'Replay webhook samples',
     description:
       'Makes one execution (trigger `replay`) of the named samples, or of every kept sample. Samples are ' +
-      'kept afterwards. 409 when the connector has no sample; 404 naming unknown receipt ids.',
+      'kept afterwards. Until that execution ends, the same replay (same samples, `dryRun` and connector ' +
+      'version) answers it again, dispatching it if still queued, so a retried request makes no second ' +
+      'execution. 409 when the connector has no sample; 404 naming unknown receipt ids.',
     tag: 'webhooks',
     body: replayBodySchema,
     responses: { 202: { description: 'The execution, queued or started.', schema: executionSchema } },
