@@ -4,7 +4,8 @@ import { SmartConnectorStack } from '../lib/smart-connector-stack.ts';
 
 // Under the cdk CLI, CDK_OUTDIR is set; run directly (node bin/cdk.js) it writes to cdk.out too.
 const app = new App({ outdir: process.env.CDK_OUTDIR ?? 'cdk.out' });
-// `cdk deploy -c clickHouseUrl=https://… -c clickHousePasswordSecretArn=arn:… [-c clickHouseUser=…]`
+// `cdk deploy -c clickHouseUrl=https://… -c clickHousePasswordSecretArn=arn:… [-c clickHouseUser=…]
+// [-c clickHouseDatabasePrefix=…] [-c clickHouseRunUsers=0]`
 // points RunSql at a ClickHouse service (docs/clickhouse-cloud.md).
 const context = (key: string): string | undefined => app.node.tryGetContext(key) as string | undefined;
 const clickHouseUrl = context('clickHouseUrl');
@@ -14,6 +15,7 @@ if (clickHouseUrl && !passwordSecretArn) {
 }
 const user = context('clickHouseUser');
 const databasePrefix = context('clickHouseDatabasePrefix');
+const runUsers = context('clickHouseRunUsers');
 new SmartConnectorStack(app, 'SmartConnector', {
   description: 'SmartConnector: serverless batch ETL into typed records',
   ...(clickHouseUrl && passwordSecretArn
@@ -23,6 +25,7 @@ new SmartConnectorStack(app, 'SmartConnector', {
           passwordSecretArn,
           ...(user ? { user } : {}),
           ...(databasePrefix ? { databasePrefix } : {}),
+          ...(runUsers === undefined ? {} : { runUsers: String(runUsers) !== '0' }),
         },
       }
     : {}),

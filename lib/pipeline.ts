@@ -40,6 +40,11 @@ export interface ClickHouseProps {
   readonly passwordSecretArn: string;
   /** Prefix of every per-execution database and named collection. @default the engine's `sc_` */
   readonly databasePrefix?: string;
+  /**
+   * Whether each run's script runs as a ClickHouse user of its own (docs/clickhouse-cloud.md,
+   * "Isolation"); turn off only for a server that runs trusted scripts only. @default true
+   */
+  readonly runUsers?: boolean;
 }
 
 export interface PipelineProps {
@@ -309,6 +314,7 @@ export class Pipeline extends Construct {
     fn.addEnvironment('CLICKHOUSE_USER', clickHouse.user ?? 'default');
     fn.addEnvironment('CLICKHOUSE_PASSWORD_SECRET_ARN', clickHouse.passwordSecretArn);
     if (clickHouse.databasePrefix) fn.addEnvironment('CLICKHOUSE_DATABASE_PREFIX', clickHouse.databasePrefix);
+    fn.addEnvironment('CLICKHOUSE_RUN_USERS', clickHouse.runUsers === false ? '0' : '1');
     secretsmanager.Secret.fromSecretCompleteArn(
       this,
       'ClickHousePassword',

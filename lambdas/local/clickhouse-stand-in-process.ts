@@ -5,7 +5,10 @@
  *
  * - `GET /ping` and `GET /` answer `Ok.`, without credentials, as a server does;
  * - credentials by basic auth, `X-ClickHouse-User`/`X-ClickHouse-Key` or `user`/`password` parameters,
- *   checked against the configured user (403 `AUTHENTICATION_FAILED` otherwise);
+ *   checked against the configured user and the users it created (403 `AUTHENTICATION_FAILED`
+ *   otherwise); `CREATE USER`, `GRANT`, `DROP USER` and `system.users` as `StandInAccess` keeps them
+ *   (grants are accepted, not enforced);
+ * - `GET /_stand_in/requests`: the requests it ran and who sent each, for tests;
  * - the query in the body, in the `query` parameter, or begun in the parameter and ended in the body;
  *   `INSERT … FORMAT <format>` in the parameter with the data in the body (written to a temporary file
  *   and inserted `FROM INFILE`), gzip request bodies included;
@@ -36,12 +39,24 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { Session } from 'chdb';
 import { quoteIdentifier, quoteString } from '../adapters/sql/clickhouse-sql.ts';
 import { isSignificant, tokenize } from '../adapters/sql/sql-lexer.ts';
+import { StandInAccess } from './clickhouse-stand-in-access.ts';
 
 export interface StandInConfig {
   username: string;
   password: string;
   dataDir: string;
+  /** Whether the configured user may create users (`StandInAccess`). */
+  accessManagement: boolean;
 }
+
+/** One request as the stand-in ran it, for tests: who sent it, and the query. */
+export interface StandInRequest {
+  user: string;
+  query: string;
+}
+
+/** How many requests `GET /_stand_in/requests` keeps. */
+const REQUEST_LOG_SIZE = 10_000;
 
 /** URL parameters that belong to the HTTP interface, not to the query's settings. */
 const HTTP_PARAMETERS = new Set([
@@ -97,11 +112,15 @@ function serverError(error: unknown): ServerError {
 class StandInServer {
   private queue: Promise<void> = Promise.resolve();
   private requests = 0;
+  private readonly access: StandInAccess;
+  private readonly log: StandInRequest[] = [];
 
   constructor(
     private readonly session: Session,
-    private readonly config: StandInConfig,
-  ) {}
+    config: StandInConfig,
+  ) {
+    this.access = new StandInAccess(config, config.accessManagement);
+  }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
     // A client that gave up (its run's deadline) must not take the server down with it.
@@ -114,11 +133,15 @@ class StandInServer {
       response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
       return;
     }
+    if (request.method === 'GET' && url.pathname === '/_stand_in/requests') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.log));
+      return;
+    }
     const work = async (): Promise<void> => {
       try {
-        this.authenticate(request, url);
+        const user = this.authenticate(request, url);
         const body = await this.readBody(request, url);
-        await this.run(request, url, body, response);
+        await this.run(request, url, body, response, user);
       } catch (error) {
         this.fail(response, serverError(error));
       }
@@ -127,7 +150,8 @@ class StandInServer {
     this.queue = this.queue.then(work, work);
   }
 
-  private authenticate(request: IncomingMessage, url: URL): void {
+  /** The user the request logs in as; AUTHENTICATION_FAILED unless its password is right. */
+  private authenticate(request: IncomingMessage, url: URL): string {
     let user = url.searchParams.get('user') ?? request.headers['x-clickhouse-user']?.toString();
     let password = url.searchParams.get('password') ?? request.headers['x-clickhouse-key']?.toString();
     const basic = /^Basic (.+)$/i.exec(request.headers.authorization ?? '');
@@ -138,13 +162,14 @@ class StandInServer {
       password = decoded.slice(colon + 1);
     }
     user ??= 'default';
-    if (user !== this.config.username || (password ?? '') !== this.config.password) {
+    if (!this.access.authenticates(user, password ?? '')) {
       throw new ServerError(
         516,
         `Code: 516. DB::Exception: ${user}: Authentication failed: password is incorrect, or there is no user ` +
           'with such name. (AUTHENTICATION_FAILED)',
       );
     }
+    return user;
   }
 
   /** The body: a temporary file for INSERT data, else the text that completes the query. */
@@ -166,6 +191,7 @@ class StandInServer {
     url: URL,
     body: { text: string } | { file: string },
     response: ServerResponse,
+    user: string,
   ): Promise<void> {
     const params = url.searchParams;
     const settings = [...params.entries()].filter(([name]) => !HTTP_PARAMETERS.has(name));
@@ -193,6 +219,8 @@ class StandInServer {
     }
     if (query.trim() === '')
       throw new ServerError(62, 'Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)');
+    this.log.push({ user, query });
+    if (this.log.length > REQUEST_LOG_SIZE) this.log.shift();
     const database =
       request.headers['x-clickhouse-database']?.toString() ?? params.get('database') ?? 'default';
     const format =
@@ -215,6 +243,11 @@ class StandInServer {
       ...(gzip ? { 'content-encoding': 'gzip' } : {}),
     };
 
+    if (this.access.handle(query, user)) {
+      this.reply(response, headers, gzip, []);
+      return;
+    }
+    query = this.access.rewrite(query);
     try {
       await this.session.queryAsync(`USE ${quoteIdentifier(database)}`, { format: 'Null' });
       if (settings.length > 0) {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ScError } from '../core/errors.ts';
-import type { StandInConfig } from './clickhouse-stand-in-process.ts';
+import type { StandInConfig, StandInRequest } from './clickhouse-stand-in-process.ts';
 
 /**
  * A ClickHouse server for tests, since none can be installed here: chDB behind enough of ClickHouse's
@@ -19,6 +19,8 @@ export interface ClickHouseStandIn {
   url: string;
   username: string;
   password: string;
+  /** The requests it has run (the last 10,000), with the user each came from. */
+  requests(): Promise<StandInRequest[]>;
   /** Stops the server and removes its data; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -28,6 +30,8 @@ export interface ClickHouseStandInOptions {
   username?: string;
   /** @default a random one */
   password?: string;
+  /** Whether the user may create users, as ClickHouse Cloud's `default` may. @default true */
+  accessManagement?: boolean;
 }
 
 export async function startClickHouseStandIn(
@@ -37,6 +41,7 @@ export async function startClickHouseStandIn(
     username: options.username ?? 'default',
     password: options.password ?? randomBytes(12).toString('base64url'),
     dataDir: await mkdtemp(join(tmpdir(), 'sc-clickhouse-')),
+    accessManagement: options.accessManagement ?? true,
   };
   const script = fileURLToPath(new URL('./clickhouse-stand-in-process.ts', import.meta.url));
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -59,10 +64,12 @@ export async function startClickHouseStandIn(
         child.once('exit', () => done());
         child.kill('SIGTERM');
       }).then(removeData));
+    const url = `http://127.0.0.1:${answer.port}`;
     return {
-      url: `http://127.0.0.1:${answer.port}`,
+      url,
       username: config.username,
       password: config.password,
+      requests: async () => (await fetch(`${url}/_stand_in/requests`)).json() as Promise<StandInRequest[]>,
       stop,
     };
   } catch (error) {

@@ -274,6 +274,8 @@ describe('the CDK stack pointed at a ClickHouse service', () => {
       CLICKHOUSE_URL: 'https://abc.eu-west-1.aws.clickhouse.cloud:8443',
       CLICKHOUSE_USER: 'sc',
       CLICKHOUSE_PASSWORD_SECRET_ARN: passwordSecretArn,
+      // Each run's script as a user of its own, unless the stack says otherwise.
+      CLICKHOUSE_RUN_USERS: '1',
     });
     expect(withUrl[0]!.Properties.EphemeralStorage).toEqual({ Size: 10240 });
     template.hasResourceProperties('AWS::IAM::Policy', {

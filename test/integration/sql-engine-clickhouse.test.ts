@@ -53,6 +53,15 @@ async function namesUnder(client: ClickHouseClient, prefix: string): Promise<str
   return (await result.json<{ name: string }>()).map((row) => row.name).sort();
 }
 
+/** Users under `prefix` on the server `client` talks to. */
+async function usersUnder(client: ClickHouseClient, prefix: string): Promise<string[]> {
+  const result = await client.query({
+    query: `SELECT name FROM system.users WHERE startsWith(name, '${prefix}') ORDER BY name`,
+    format: 'JSONEachRow',
+  });
+  return (await result.json<{ name: string }>()).map((row) => row.name);
+}
+
 interface Server {
   url: string;
   username: string;
@@ -237,6 +246,68 @@ describe('the ClickHouse engine on a shared server (the stand-in)', () => {
     }
   });
 
+  it("runs the script as the run's own user, made for the run and dropped afterwards, on failure too", async () => {
+    const marker = `by_run_user_${randomBytes(4).toString('hex')}`;
+    await engine().run(jobs.job({ script: `CREATE TABLE output.${marker} AS SELECT 1 AS x` }));
+    const error = await failure(
+      engine(),
+      jobs.job({ script: `CREATE TABLE output.${marker}_2 AS SELECT 1 AS x; SELECT throwIf(1, 'no')` }),
+    );
+    expect(error.code).toBe('SQL_ASSERTION_FAILED');
+    const requests = await server.requests();
+    const scriptUsers = requests
+      .filter((request) => request.query.includes(marker) && request.query.includes('CREATE TABLE'))
+      .map((request) => request.user);
+    expect(scriptUsers).toHaveLength(2);
+    for (const user of scriptUsers)
+      expect(user).toMatch(new RegExp(`^${prefix}[0-9a-f]{32}_[0-9a-z]+_[0-9a-f]{6}_user$`));
+    expect(new Set(scriptUsers).size).toBe(2);
+    for (const user of scriptUsers) {
+      const made = requests.filter(
+        (request) => request.user === server.username && request.query.includes(`\`${user}\``),
+      );
+      const stem = user.slice(0, -'user'.length);
+      // Created with its grants by the platform's user, each grant on the run's own names or a source.
+      expect(made[0]!.query).toMatch(/^CREATE USER /);
+      const grants = made.filter((request) => request.query.startsWith('GRANT'));
+      expect(grants.length).toBeGreaterThan(5);
+      for (const { query } of grants.filter((grant) => grant.query.includes(prefix)))
+        expect(query).toContain(stem);
+      expect(made.at(-1)!.query).toMatch(/^DROP USER IF EXISTS /);
+    }
+    expect(await usersUnder(admin, prefix)).toEqual([]);
+  });
+
+  it('says what to do when the platform user may not create users, and runs without them when told to', async () => {
+    const limited = await startClickHouseStandIn({ accessManagement: false });
+    try {
+      const server = { url: limited.url, username: limited.username, password: limited.password };
+      const job = jobs.job({ script: 'CREATE TABLE output.x AS SELECT 1 AS y' });
+      const error = await new ClickHouseSqlEngine({ ...server, databasePrefix: prefix })
+        .run(job)
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(ScError);
+      expect(error.code).toBe('INVALID_CONFIGURATION');
+      expect(error.message).toMatch(
+        /may not create the run's own user .*ACCESS_DENIED.*CLICKHOUSE_RUN_USERS=0/,
+      );
+      expect(error.message).not.toMatch(/BY '/);
+      const fromEnv = clickHouseSqlEngineFromEnv({
+        CLICKHOUSE_URL: limited.url,
+        CLICKHOUSE_USER: limited.username,
+        CLICKHOUSE_PASSWORD: limited.password,
+        CLICKHOUSE_DATABASE_PREFIX: prefix,
+        CLICKHOUSE_RUN_USERS: '0',
+      });
+      const result = await fromEnv.run(jobs.job({ script: 'CREATE TABLE output.x AS SELECT 1 AS y' }));
+      expect(await scopeRows(result, 'x')).toEqual([{ y: 1 }]);
+      const requests = await limited.requests();
+      expect(new Set(requests.map((request) => request.user))).toEqual(new Set([limited.username]));
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('drops leftovers of runs that could not clean up once they are a day old, and nothing newer', async () => {
     const stem = (ageMs: number) =>
       `${prefix}${'ab'.repeat(16)}_${(Date.now() - ageMs).toString(36)}_c0ffee_`;
@@ -245,11 +316,15 @@ describe('the ClickHouse engine on a shared server (the stand-in)', () => {
     for (const name of [`${old}input`, `${recent}input`])
       await admin.command({ query: `CREATE DATABASE ${name}` });
     await admin.command({ query: `CREATE NAMED COLLECTION ${old}creds AS password = 'x'` });
+    for (const stemOf of [old, recent])
+      await admin.command({ query: `CREATE USER ${stemOf}user IDENTIFIED WITH sha256_password BY 'x'` });
     try {
       await engine().run(jobs.job({ script: 'CREATE TABLE output.x AS SELECT 1 AS y' }));
       expect(await namesUnder(admin, prefix)).toEqual([`${recent}input`]);
+      expect(await usersUnder(admin, prefix)).toEqual([`${recent}user`]);
     } finally {
       await admin.command({ query: `DROP DATABASE IF EXISTS ${recent}input` });
+      await admin.command({ query: `DROP USER IF EXISTS ${recent}user` });
     }
   });
 
@@ -299,6 +374,7 @@ describe('the ClickHouse engine on a shared server (the stand-in)', () => {
           /CLICKHOUSE_URL: must be the service URL/,
         ],
         [{ CLICKHOUSE_URL: server.url }, /needs a password: set CLICKHOUSE_PASSWORD_SECRET_ARN/],
+        [env({ CLICKHOUSE_PASSWORD: 'x', CLICKHOUSE_RUN_USERS: 'yes' }), /CLICKHOUSE_RUN_USERS: must be 1/],
         [
           { ...env({ CLICKHOUSE_PASSWORD: 'x' }), CLICKHOUSE_DATABASE_PREFIX: 'sc-' },
           /prefix "sc-" must be a letter/,

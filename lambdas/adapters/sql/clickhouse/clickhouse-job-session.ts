@@ -16,11 +16,20 @@ import {
 import { splitStatements, type Statement } from '../sql-statements.ts';
 import { translateClientError, type ServerIdentity } from './clickhouse-errors.ts';
 import type { ExecutionNames } from './execution-names.ts';
+import { dropRunUserStatement } from './run-user.ts';
 import { rewriteStatement, type ScriptNames } from './script-rewriter.ts';
 import { ScriptState } from './script-state.ts';
 
 export interface ClickHouseJobSessionOptions {
+  /** The platform's client: setup, loads, exports, kills, drops. */
   client: ClickHouseClient;
+  /**
+   * The script's client, logged in as the run's own user (`run-user.ts`), and that user's identity for
+   * error messages; the platform's client when runs have no users of their own.
+   */
+  script?: { client: ClickHouseClient; server: ServerIdentity };
+  /** The run's user, dropped with everything else. */
+  runUserName?: string;
   job: SqlJob;
   names: ExecutionNames;
   server: ServerIdentity;
@@ -119,7 +128,13 @@ export class ClickHouseJobSession implements SqlJobSession {
         ...STATEMENT_HTTP_SETTINGS,
       };
       const query = rewriteStatement(statement, this.scriptNames);
-      await this.send((common) => this.options.client.command({ ...common, query }), settings, database);
+      const script = this.options.script;
+      await this.send(
+        (common) => (script?.client ?? this.options.client).command({ ...common, query }),
+        settings,
+        database,
+        script?.server,
+      );
       state.after(statement);
     }
   }
@@ -153,11 +168,13 @@ export class ClickHouseJobSession implements SqlJobSession {
   }
 
   /**
-   * Drops every database and named collection this run may have created, whether it got that far
-   * or not; returns what could not be dropped, for the engine to report. Never throws.
+   * Drops the run's user (first, so nothing of its script can go on) and every database and named
+   * collection this run may have created, whether it got that far or not; returns what could not be
+   * dropped, for the engine to report. Never throws.
    */
   async dropAll(): Promise<string[]> {
     const drops = [
+      ...(this.options.runUserName === undefined ? [] : [dropRunUserStatement(this.options.runUserName)]),
       ...SCRIPT_DATABASES.map(
         (name) => `DROP DATABASE IF EXISTS ${quoteIdentifier(this.database(name))} SYNC`,
       ),
@@ -192,8 +209,9 @@ export class ClickHouseJobSession implements SqlJobSession {
     }) => Promise<T>,
     settings: Settings,
     database?: string,
+    server = this.options.server,
   ): Promise<T> {
-    const { names, server, signal } = this.options;
+    const { names, signal } = this.options;
     this.current = `${names.stem}${++this.requests}`;
     try {
       return await request({

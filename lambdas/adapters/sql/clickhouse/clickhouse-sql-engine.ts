@@ -3,15 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { ScError } from '../../../core/errors.ts';
+import { ScError, SqlError } from '../../../core/errors.ts';
 import type { SqlEngine, SqlJob, SqlResult } from '../../../ports/sql-engine.ts';
 import { SecretsManagerSecretStore } from '../../aws/secrets-manager-secret-store.ts';
 import { quoteIdentifier, quoteString } from '../clickhouse-sql.ts';
-import { stageTimeout } from '../sql-errors.ts';
-import { runSqlJob, type Settings } from '../sql-job.ts';
+import { redact, stageTimeout } from '../sql-errors.ts';
+import { runSqlJob, SCRIPT_DATABASES, type Settings } from '../sql-job.ts';
 import { isUnreachable, translateClientError, type ServerIdentity } from './clickhouse-errors.ts';
 import { ClickHouseJobSession } from './clickhouse-job-session.ts';
 import { createdAt, DATABASE_PREFIX, ExecutionNames } from './execution-names.ts';
+import { createRunUserStatements, dropRunUserStatement, runUser, type RunUser } from './run-user.ts';
+
+/** What a run's user is called after the run's stem (`ExecutionNames`). */
+const RUN_USER = 'user';
 
 export interface ClickHouseSqlEngineOptions {
   /**
@@ -49,6 +53,13 @@ export interface ClickHouseSqlEngineOptions {
    * @default 86400 (a day)
    */
   leftoverAgeSeconds?: number;
+  /**
+   * Whether each run's script runs as a user of its own, made for the run and dropped with it, that can
+   * reach only the run's databases and collections and cannot raise the run's limits (`run-user.ts`).
+   * Needs a platform user that may create users and grant what it holds (ClickHouse Cloud's `default`
+   * may). Turn it off only for a server that runs one stack's trusted scripts. @default true
+   */
+  runUsers?: boolean;
   /** Where problems that do not fail a run go (a leftover that could not be dropped). @default console.warn */
   warn?: (message: string) => void;
 }
@@ -95,8 +106,28 @@ export class ClickHouseSqlEngine implements SqlEngine {
     const names = new ExecutionNames(this.prefix, job.executionId);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), (job.limits.maxExecutionSeconds + margin) * 1000);
+    const user = this.runUsers
+      ? runUser(
+          names.name(RUN_USER),
+          SCRIPT_DATABASES.map((name) => names.name(name)),
+          Object.keys(job.secrets).map((name) => names.name(name)),
+          job.limits,
+        )
+      : undefined;
+    const script =
+      user === undefined
+        ? undefined
+        : (() => {
+            const identity = { origin: server.origin, username: user.name, password: user.password };
+            return {
+              client: this.client(identity, job.limits.maxExecutionSeconds + margin),
+              server: identity,
+            };
+          })();
     const session = new ClickHouseJobSession({
       client,
+      ...(script === undefined ? {} : { script }),
+      ...(user === undefined ? {} : { runUserName: user.name }),
       job,
       names,
       server,
@@ -108,6 +139,7 @@ export class ClickHouseSqlEngine implements SqlEngine {
       await this.waitForServer(client, server, deadline.signal);
       reached = true;
       await this.dropLeftovers(client);
+      if (user !== undefined) await this.createRunUser(client, server, user, deadline.signal);
       return await runSqlJob(session, job);
     } catch (error) {
       if (deadline.signal.aborted) throw stageTimeout(job.limits, margin);
@@ -124,6 +156,42 @@ export class ClickHouseSqlEngine implements SqlEngine {
         );
       }
       await client.close();
+      await script?.client.close();
+    }
+  }
+
+  private get runUsers(): boolean {
+    return this.options.runUsers ?? true;
+  }
+
+  /**
+   * Creates the run's user and gives it its grants. A platform user that may not manage users fails
+   * the run with what to do; the password is never in a message.
+   */
+  private async createRunUser(
+    client: ClickHouseClient,
+    server: ServerIdentity,
+    user: RunUser,
+    signal: AbortSignal,
+  ): Promise<void> {
+    for (const query of createRunUserStatements(user)) {
+      try {
+        await client.command({ query, abort_signal: signal });
+      } catch (error) {
+        const translated = translateClientError(error, server, (message) => message);
+        if (translated instanceof ScError) throw translated;
+        const message = redact((translated as Error).message, [user.password]);
+        if (/\(ACCESS_DENIED\)|Code: 497\./.test(message)) {
+          throw new ScError(
+            'INVALID_CONFIGURATION',
+            `ClickHouse user "${server.username}" may not create the run's own user (${message}). Give it ` +
+              'CREATE USER, DROP USER and SHOW USERS, and what a run needs WITH GRANT OPTION ' +
+              '(docs/clickhouse-cloud.md, step 2), or set CLICKHOUSE_RUN_USERS=0 on a server that runs only ' +
+              'trusted scripts.',
+          );
+        }
+        throw new SqlError('SQL_ENGINE_FAILED', `ClickHouse could not create the run's user: ${message}`);
+      }
     }
   }
 
@@ -207,6 +275,7 @@ export class ClickHouseSqlEngine implements SqlEngine {
     };
     await drop('databases', (name) => `DROP DATABASE IF EXISTS ${quoteIdentifier(name)} SYNC`);
     await drop('named_collections', (name) => `DROP NAMED COLLECTION IF EXISTS ${quoteIdentifier(name)}`);
+    if (this.runUsers) await drop('users', dropRunUserStatement);
   }
 
   private warn(message: string): void {
@@ -233,14 +302,16 @@ const Environment = z.object({
   CLICKHOUSE_DATABASE_PREFIX: z.string().min(1).optional(),
   /** `1` or `0`; by default on for `*.clickhouse.cloud` services, whose replicas share the load. */
   CLICKHOUSE_SEQUENTIAL_CONSISTENCY: z.enum(['0', '1']).optional(),
+  /** `1` (the default) or `0`: whether each run's script runs as a user of its own. */
+  CLICKHOUSE_RUN_USERS: z.enum(['0', '1'], { error: 'must be 1 (the default) or 0' }).default('1'),
 });
 
 /**
  * The engine the Lambdas use, from their environment: `CLICKHOUSE_URL`, `CLICKHOUSE_USER` (default
  * `default`), the password in `CLICKHOUSE_PASSWORD` or, better, in the Secrets Manager secret
  * `CLICKHOUSE_PASSWORD_SECRET_ARN` names (read on the first run, then kept), `CLICKHOUSE_DATABASE_PREFIX`
- * (default `sc_`) and `CLICKHOUSE_SEQUENTIAL_CONSISTENCY`. Throws at once when the configuration is
- * incomplete, naming what to set.
+ * (default `sc_`), `CLICKHOUSE_SEQUENTIAL_CONSISTENCY` and `CLICKHOUSE_RUN_USERS` (default `1`). Throws
+ * at once when the configuration is incomplete, naming what to set.
  */
 export function clickHouseSqlEngineFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -286,6 +357,7 @@ export function clickHouseSqlEngineFromEnv(
       ? {}
       : { databasePrefix: config.CLICKHOUSE_DATABASE_PREFIX }),
     settings: consistent ? { select_sequential_consistency: 1 } : {},
+    runUsers: config.CLICKHOUSE_RUN_USERS === '1',
   });
 }
 
