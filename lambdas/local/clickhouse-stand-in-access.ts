@@ -16,18 +16,25 @@ import { quoteString } from '../adapters/sql/clickhouse-sql.ts';
  * enforced, by ClickHouse's own access control, in `clickhouse-run-user-isolation.test.ts`.
  */
 export class StandInAccess {
-  private readonly users = new Map<string, string>();
+  /** Made users: their passwords, and when each can first log in. */
+  private readonly users = new Map<string, { password: string; usableAt: number }>();
 
   constructor(
     private readonly platform: { username: string; password: string },
     /** Whether the platform user may manage users, as `access_management` grants on a server. */
     private readonly accessManagement: boolean,
+    /**
+     * How long a made user's logins are refused after `CREATE USER`, as on a service whose replica
+     * has not yet received the user from ClickHouse Keeper.
+     */
+    private readonly newUserLoginDelayMs = 0,
   ) {}
 
   /** Whether `user` logs in with `password`. */
   authenticates(user: string, password: string): boolean {
     if (user === this.platform.username) return password === this.platform.password;
-    return this.users.get(user) === password;
+    const made = this.users.get(user);
+    return made !== undefined && made.password === password && Date.now() >= made.usableAt;
   }
 
   /**
@@ -92,7 +99,7 @@ export class StandInAccess {
           '(ACCESS_ENTITY_ALREADY_EXISTS)',
       );
     }
-    this.users.set(name, password);
+    this.users.set(name, { password, usableAt: Date.now() + this.newUserLoginDelayMs });
   }
 
   private drop(tokens: Token[]): void {

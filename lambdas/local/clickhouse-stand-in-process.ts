@@ -8,7 +8,8 @@
  *   checked against the configured user and the users it created (403 `AUTHENTICATION_FAILED`
  *   otherwise); `CREATE USER`, `GRANT`, `DROP USER` and `system.users` as `StandInAccess` keeps them
  *   (grants are accepted, not enforced);
- * - `GET /_stand_in/requests`: the requests it ran and who sent each, for tests;
+ * - `GET /_stand_in/requests`: the requests it ran and who sent each, for tests (passwords of
+ *   `CREATE USER` masked; named collections' values are not);
  * - the query in the body, in the `query` parameter, or begun in the parameter and ended in the body;
  *   `INSERT … FORMAT <format>` in the parameter with the data in the body (written to a temporary file
  *   and inserted `FROM INFILE`), gzip request bodies included;
@@ -47,6 +48,10 @@ export interface StandInConfig {
   dataDir: string;
   /** Whether the configured user may create users (`StandInAccess`). */
   accessManagement: boolean;
+  /** How long a made user's logins are refused after it was made (`StandInAccess`). */
+  newUserLoginDelayMs: number;
+  /** A regular expression: queries it matches fail with ACCESS_DENIED, for tests of failures. */
+  refuse: string | null;
 }
 
 /** One request as the stand-in ran it, for tests: who sent it, and the query. */
@@ -100,6 +105,11 @@ class ServerError extends Error {
   }
 }
 
+/** `query` with the password of an `IDENTIFIED … BY '…'` clause masked, as a server's query log does. */
+function withoutPasswords(query: string): string {
+  return query.replace(/(\bIDENTIFIED\b[^']*?\bBY\s+)'(?:[^'\\]|\\.)*'/gi, "$1'[HIDDEN]'");
+}
+
 /** ClickHouse's error text and code for anything chDB (or this server) threw. */
 function serverError(error: unknown): ServerError {
   if (error instanceof ServerError) return error;
@@ -114,12 +124,14 @@ class StandInServer {
   private requests = 0;
   private readonly access: StandInAccess;
   private readonly log: StandInRequest[] = [];
+  private readonly refuse: RegExp | null;
 
   constructor(
     private readonly session: Session,
     config: StandInConfig,
   ) {
-    this.access = new StandInAccess(config, config.accessManagement);
+    this.access = new StandInAccess(config, config.accessManagement, config.newUserLoginDelayMs);
+    this.refuse = config.refuse === null ? null : new RegExp(config.refuse);
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
@@ -219,8 +231,15 @@ class StandInServer {
     }
     if (query.trim() === '')
       throw new ServerError(62, 'Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)');
-    this.log.push({ user, query });
+    this.log.push({ user, query: withoutPasswords(query) });
     if (this.log.length > REQUEST_LOG_SIZE) this.log.shift();
+    if (this.refuse?.test(query)) {
+      throw new ServerError(
+        497,
+        `Code: 497. DB::Exception: ${user}: Not enough privileges (the stand-in was told to refuse this query). ` +
+          '(ACCESS_DENIED)',
+      );
+    }
     const database =
       request.headers['x-clickhouse-database']?.toString() ?? params.get('database') ?? 'default';
     const format =

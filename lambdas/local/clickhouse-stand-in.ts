@@ -32,6 +32,13 @@ export interface ClickHouseStandInOptions {
   password?: string;
   /** Whether the user may create users, as ClickHouse Cloud's `default` may. @default true */
   accessManagement?: boolean;
+  /**
+   * How long a user made with `CREATE USER` cannot log in, as on a service whose replicas receive new
+   * users a moment later. @default 0
+   */
+  newUserLoginDelayMs?: number;
+  /** Queries this matches fail with ACCESS_DENIED: a way for tests to make one statement fail. */
+  refuse?: RegExp;
 }
 
 export async function startClickHouseStandIn(
@@ -42,6 +49,8 @@ export async function startClickHouseStandIn(
     password: options.password ?? randomBytes(12).toString('base64url'),
     dataDir: await mkdtemp(join(tmpdir(), 'sc-clickhouse-')),
     accessManagement: options.accessManagement ?? true,
+    newUserLoginDelayMs: options.newUserLoginDelayMs ?? 0,
+    refuse: options.refuse?.source ?? null,
   };
   const script = fileURLToPath(new URL('./clickhouse-stand-in-process.ts', import.meta.url));
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

@@ -13,7 +13,11 @@ import {
   type ClickHouseSqlEngineOptions,
 } from '../../lambdas/adapters/sql/clickhouse/clickhouse-sql-engine.ts';
 import { ScError } from '../../lambdas/core/errors.ts';
-import { startClickHouseStandIn, type ClickHouseStandIn } from '../../lambdas/local/clickhouse-stand-in.ts';
+import {
+  startClickHouseStandIn,
+  type ClickHouseStandIn,
+  type ClickHouseStandInOptions,
+} from '../../lambdas/local/clickhouse-stand-in.ts';
 import {
   secretsManagerClientFor,
   startSecretsManagerStandIn,
@@ -262,6 +266,13 @@ describe('the ClickHouse engine on a shared server (the stand-in)', () => {
     for (const user of scriptUsers)
       expect(user).toMatch(new RegExp(`^${prefix}[0-9a-f]{32}_[0-9a-z]+_[0-9a-f]{6}_user$`));
     expect(new Set(scriptUsers).size).toBe(2);
+    // The scope is read back (listed, counted, exported) by the same user, never by the platform's.
+    const readers = requests
+      .filter((request) => request.query.includes(marker) && /\bFROM\b/.test(request.query))
+      .filter((request) => !request.query.includes('CREATE TABLE'))
+      .map((request) => request.user);
+    expect(readers.length).toBeGreaterThan(0);
+    expect(new Set(readers)).toEqual(new Set([scriptUsers[0]]));
     for (const user of scriptUsers) {
       const made = requests.filter(
         (request) => request.user === server.username && request.query.includes(`\`${user}\``),
@@ -278,10 +289,70 @@ describe('the ClickHouse engine on a shared server (the stand-in)', () => {
     expect(await usersUnder(admin, prefix)).toEqual([]);
   });
 
-  it('says what to do when the platform user may not create users, and runs without them when told to', async () => {
-    const limited = await startClickHouseStandIn({ accessManagement: false });
+  /**
+   * Runs `test` on a stand-in of its own, started with `options`, then checks that nothing of this
+   * file's prefix is left on it: no database, collection or user.
+   */
+  async function onOwnStandIn(
+    options: ClickHouseStandInOptions,
+    test: (server: ClickHouseStandIn, on: Server) => Promise<void>,
+  ): Promise<void> {
+    const own = await startClickHouseStandIn(options);
+    const on = { url: own.url, username: own.username, password: own.password };
+    const ownAdmin = createClient(on);
     try {
-      const server = { url: limited.url, username: limited.username, password: limited.password };
+      await test(own, on);
+      expect(await usersUnder(ownAdmin, prefix)).toEqual([]);
+      expect(await namesUnder(ownAdmin, prefix)).toEqual([]);
+    } finally {
+      await ownAdmin.close();
+      await own.stop();
+    }
+  }
+
+  it("waits for the run's user to reach the replica that answers, and fails retryably when it never does", async () => {
+    await onOwnStandIn({ newUserLoginDelayMs: 1500 }, async (lagging, on) => {
+      const result = await new ClickHouseSqlEngine({ ...on, databasePrefix: prefix }).run(
+        jobs.job({ script: 'CREATE TABLE output.x AS SELECT 1 AS y' }),
+      );
+      expect(await scopeRows(result, 'x')).toEqual([{ y: 1 }]);
+      // Refused logins never reach a query: the one check that ran is the one that found the user.
+      const checks = (await lagging.requests()).filter(
+        (request) => request.user !== lagging.username && request.query.includes('system.databases'),
+      );
+      expect(checks).toHaveLength(1);
+      const error = await failure(
+        new ClickHouseSqlEngine({ ...on, databasePrefix: prefix, runUserWaitSeconds: 0.5 }),
+        jobs.job({ script: 'CREATE TABLE output.x AS SELECT 1 AS y' }),
+      );
+      expect(error).toMatchObject({ code: 'SQL_ENGINE_UNAVAILABLE', retryable: true });
+      expect(error.message).toMatch(/run's own ClickHouse user "sc_.*_user" was not usable 0\.5 s after/);
+      expect(error.message).not.toMatch(/Aa1!/);
+    });
+  });
+
+  it("drops the run's user when one of its grants fails", async () => {
+    await onOwnStandIn({ refuse: /^GRANT NAMED COLLECTION/ }, async (_refusing, on) => {
+      const error: ScError = await new ClickHouseSqlEngine({ ...on, databasePrefix: prefix })
+        .run(
+          jobs.job({
+            script: 'CREATE TABLE output.x AS SELECT 1 AS y',
+            secrets: { api: { token: 'not-for-anyone' } },
+          }),
+        )
+        .then(
+          () => new ScError('UNEXPECTED', 'expected the run to fail'),
+          (e: unknown) => e as ScError,
+        );
+      expect(error).toBeInstanceOf(ScError);
+      expect(error.code).toBe('INVALID_CONFIGURATION');
+      expect(error.message).toMatch(/may not create the run's own user/);
+      expect(error.message).not.toMatch(/Aa1!|not-for-anyone/);
+    });
+  });
+
+  it('says what to do when the platform user may not create users, and runs without them when told to', async () => {
+    await onOwnStandIn({ accessManagement: false }, async (limited, server) => {
       const job = jobs.job({ script: 'CREATE TABLE output.x AS SELECT 1 AS y' });
       const error = await new ClickHouseSqlEngine({ ...server, databasePrefix: prefix })
         .run(job)
@@ -291,7 +362,7 @@ describe('the ClickHouse engine on a shared server (the stand-in)', () => {
       expect(error.message).toMatch(
         /may not create the run's own user .*ACCESS_DENIED.*CLICKHOUSE_RUN_USERS=0/,
       );
-      expect(error.message).not.toMatch(/BY '/);
+      expect(error.message).not.toMatch(/BY '|Aa1!/);
       const fromEnv = clickHouseSqlEngineFromEnv({
         CLICKHOUSE_URL: limited.url,
         CLICKHOUSE_USER: limited.username,
@@ -303,9 +374,7 @@ describe('the ClickHouse engine on a shared server (the stand-in)', () => {
       expect(await scopeRows(result, 'x')).toEqual([{ y: 1 }]);
       const requests = await limited.requests();
       expect(new Set(requests.map((request) => request.user))).toEqual(new Set([limited.username]));
-    } finally {
-      await limited.stop();
-    }
+    });
   });
 
   it('drops leftovers of runs that could not clean up once they are a day old, and nothing newer', async () => {

@@ -9,6 +9,8 @@ export interface ServerIdentity {
   username: string;
   /** Only to redact it from any message that might echo it. */
   password: string;
+  /** True for a run's own user (`run-user.ts`), which the platform made moments before. */
+  runUser?: boolean;
 }
 
 /** ClickHouse codes of a refused login: AUTHENTICATION_FAILED, UNKNOWN_USER, REQUIRED_PASSWORD, IP_ADDRESS_NOT_ALLOWED. */
@@ -30,6 +32,11 @@ const NETWORK_CODES = new Set([
   'CERT_HAS_EXPIRED',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
 ]);
+
+/** Whether a client error is the server refusing the login. */
+export function isLoginRefused(error: unknown): error is ClickHouseError {
+  return error instanceof ClickHouseError && LOGIN_CODES.has(error.code);
+}
 
 /** Whether a client error means the server could not be reached, or the connection was lost. */
 export function isUnreachable(error: unknown): boolean {
@@ -54,7 +61,17 @@ export function translateClientError(
 ): unknown {
   if (error instanceof SqlError) return error;
   const hide = (text: string) => redact(text, [server.password, encodeURIComponent(server.password)]);
-  if (error instanceof ClickHouseError && LOGIN_CODES.has(error.code)) {
+  if (error instanceof ClickHouseError && LOGIN_CODES.has(error.code) && server.runUser) {
+    return new SqlError(
+      'SQL_ENGINE_UNAVAILABLE',
+      `ClickHouse at ${server.origin} refused the run's own user "${server.username}" (${error.type}: ` +
+        `${hide(error.message.trim())}). The platform's user made it for this run moments before: on a ` +
+        'service of several replicas it may not have reached this one yet, or the run outlived its deadline ' +
+        'and the user was dropped. The run can be retried.',
+      { retryable: true },
+    );
+  }
+  if (isLoginRefused(error)) {
     return new SqlError(
       'SQL_ENGINE_UNAVAILABLE',
       `ClickHouse at ${server.origin} refused user "${server.username}" (${error.type}: ${hide(error.message.trim())}). ` +

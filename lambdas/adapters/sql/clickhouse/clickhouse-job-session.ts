@@ -1,8 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import type { PreparedTable, SqlJob } from '../../../ports/sql-engine.ts';
+import { SqlError } from '../../../core/errors.ts';
 import { quoteIdentifier, quoteString } from '../clickhouse-sql.ts';
 import {
   EXPORT_SETTINGS,
@@ -14,22 +16,25 @@ import {
   type SqlJobSession,
 } from '../sql-job.ts';
 import { splitStatements, type Statement } from '../sql-statements.ts';
-import { translateClientError, type ServerIdentity } from './clickhouse-errors.ts';
+import { isLoginRefused, translateClientError, type ServerIdentity } from './clickhouse-errors.ts';
 import type { ExecutionNames } from './execution-names.ts';
 import { dropRunUserStatement } from './run-user.ts';
 import { rewriteStatement, type ScriptNames } from './script-rewriter.ts';
 import { ScriptState } from './script-state.ts';
 
 export interface ClickHouseJobSessionOptions {
-  /** The platform's client: setup, loads, exports, kills, drops. */
+  /** The platform's client: setup, loads, kills, drops (and everything when runs have no users). */
   client: ClickHouseClient;
   /**
    * The script's client, logged in as the run's own user (`run-user.ts`), and that user's identity for
-   * error messages; the platform's client when runs have no users of their own.
+   * error messages; the platform's client when runs have no users of their own. It runs the script and
+   * reads the scopes back.
    */
   script?: { client: ClickHouseClient; server: ServerIdentity };
   /** The run's user, dropped with everything else. */
   runUserName?: string;
+  /** How long the script's first request waits for the run's user to be usable. @default 30 */
+  runUserWaitSeconds?: number;
   job: SqlJob;
   names: ExecutionNames;
   server: ServerIdentity;
@@ -73,6 +78,8 @@ export class ClickHouseJobSession implements SqlJobSession {
   private requests = 0;
   /** The query id of the request in flight, so a run stopped at its deadline can kill it. */
   private current: string | undefined;
+  /** Settles once the run's user is usable (`scriptSide`). */
+  private runUserReady: Promise<void> | undefined;
 
   constructor(private readonly options: ClickHouseJobSessionOptions) {
     this.scriptNames = {
@@ -128,30 +135,37 @@ export class ClickHouseJobSession implements SqlJobSession {
         ...STATEMENT_HTTP_SETTINGS,
       };
       const query = rewriteStatement(statement, this.scriptNames);
-      const script = this.options.script;
-      await this.send(
-        (common) => (script?.client ?? this.options.client).command({ ...common, query }),
-        settings,
-        database,
-        script?.server,
-      );
+      const { client, server } = await this.scriptSide();
+      await this.send((common) => client.command({ ...common, query }), settings, database, server);
       state.after(statement);
     }
   }
 
   async query(sql: string, format: 'TabSeparated' | 'JSONEachRow'): Promise<string> {
-    return this.send(async (common) => {
-      const result = await this.options.client.query({ ...common, query: sql, format });
-      return result.text();
-    }, this.exportSettings());
+    const { client, server } = await this.scriptSide();
+    return this.send(
+      async (common) => {
+        const result = await client.query({ ...common, query: sql, format });
+        return result.text();
+      },
+      this.exportSettings(),
+      undefined,
+      server,
+    );
   }
 
   async exportTo(select: string, path: string, rows: number): Promise<void> {
     const check = new ExportCheck();
-    await this.send(async (common) => {
-      const result = await this.options.client.exec({ ...common, query: `${select} FORMAT JSONEachRow` });
-      await pipeline(result.stream, check, createWriteStream(path));
-    }, this.exportSettings());
+    const { client, server } = await this.scriptSide();
+    await this.send(
+      async (common) => {
+        const result = await client.exec({ ...common, query: `${select} FORMAT JSONEachRow` });
+        await pipeline(result.stream, check, createWriteStream(path));
+      },
+      this.exportSettings(),
+      undefined,
+      server,
+    );
     const problem = check.problem(rows);
     if (problem !== undefined) throw new Error(this.options.names.restore(problem));
   }
@@ -189,6 +203,58 @@ export class ClickHouseJobSession implements SqlJobSession {
         .catch((error: unknown) => failures.push(`${query}: ${(error as Error).message}`));
     }
     return failures;
+  }
+
+  /**
+   * The client and identity of what the script may do: the run's user once it is usable, else the
+   * platform's. Scopes are read back through it too, because a view or a `Merge` table in `output`
+   * resolves what it reads as the user reading it: read by the platform's user, a script's
+   * `merge(REGEXP('^sc_'), …)` would show every run's tables.
+   */
+  private async scriptSide(): Promise<{ client: ClickHouseClient; server: ServerIdentity }> {
+    const { script } = this.options;
+    if (script === undefined) return { client: this.options.client, server: this.options.server };
+    this.runUserReady ??= this.waitForRunUser(script.client, script.server);
+    await this.runUserReady;
+    return script;
+  }
+
+  /**
+   * Waits until the run's user logs in and sees every database of the run. On a service of several
+   * replicas, users and grants reach each replica through ClickHouse Keeper a moment after they were
+   * made; the user's database grants are its last (`runUser`), so seeing them all means it has every
+   * grant. Rejects with a retryable `SQL_ENGINE_UNAVAILABLE` when that takes longer than it may.
+   */
+  private async waitForRunUser(client: ClickHouseClient, server: ServerIdentity): Promise<void> {
+    const databases = SCRIPT_DATABASES.map((name) => quoteString(this.database(name)));
+    const query = `SELECT count() FROM system.databases WHERE name IN (${databases.join(', ')})`;
+    const waitUntil = Date.now() + (this.options.runUserWaitSeconds ?? 30) * 1000;
+    let seen = 'it was refused at login';
+    for (let pause = 50; ; pause = Math.min(pause * 2, 2_000)) {
+      try {
+        const result = await client.query({
+          query,
+          format: 'TabSeparated',
+          abort_signal: this.options.signal,
+        });
+        const count = Number((await result.text()).trim());
+        if (count === SCRIPT_DATABASES.length) return;
+        seen = `it saw ${count} of the run's ${SCRIPT_DATABASES.length} databases`;
+      } catch (error) {
+        if (!isLoginRefused(error))
+          throw translateClientError(error, server, (message) => this.options.names.restore(message));
+      }
+      if (Date.now() + pause > waitUntil || this.options.signal.aborted) {
+        throw new SqlError(
+          'SQL_ENGINE_UNAVAILABLE',
+          `The run's own ClickHouse user "${server.username}" was not usable ` +
+            `${this.options.runUserWaitSeconds ?? 30} s after it was made (${seen}): the service's replicas ` +
+            'did not all receive it in time. The run can be retried.',
+          { retryable: true },
+        );
+      }
+      await sleep(pause);
+    }
   }
 
   private exportSettings(): Settings {

@@ -60,6 +60,11 @@ export interface ClickHouseSqlEngineOptions {
    * may). Turn it off only for a server that runs one stack's trusted scripts. @default true
    */
   runUsers?: boolean;
+  /**
+   * How long a run waits for its new user to reach the replica that answers (ClickHouse Keeper carries
+   * users to every replica, normally in well under a second) before failing, retryably. @default 30
+   */
+  runUserWaitSeconds?: number;
   /** Where problems that do not fail a run go (a leftover that could not be dropped). @default console.warn */
   warn?: (message: string) => void;
 }
@@ -118,7 +123,12 @@ export class ClickHouseSqlEngine implements SqlEngine {
       user === undefined
         ? undefined
         : (() => {
-            const identity = { origin: server.origin, username: user.name, password: user.password };
+            const identity = {
+              origin: server.origin,
+              username: user.name,
+              password: user.password,
+              runUser: true,
+            };
             return {
               client: this.client(identity, job.limits.maxExecutionSeconds + margin),
               server: identity,
@@ -128,6 +138,9 @@ export class ClickHouseSqlEngine implements SqlEngine {
       client,
       ...(script === undefined ? {} : { script }),
       ...(user === undefined ? {} : { runUserName: user.name }),
+      ...(this.options.runUserWaitSeconds === undefined
+        ? {}
+        : { runUserWaitSeconds: this.options.runUserWaitSeconds }),
       job,
       names,
       server,

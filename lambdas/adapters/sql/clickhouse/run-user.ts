@@ -14,13 +14,17 @@ import { limitSettings } from '../sql-job.ts';
  * - table privileges on the run's databases only (not `CREATE DATABASE`, not `DROP DATABASE`);
  * - `NAMED COLLECTION` on the run's collections only;
  * - the sources the spec lets a script reach through a collection (`url()`, `s3()`, `postgresql()`,
- *   `mysql()`), and not `file()` or `remote()`, which would read the server's disk or log in elsewhere;
- * - the table engines a script creates its tables with;
+ *   `mysql()`), and not `file()` or `remote()`, which would read the server's disk or log in elsewhere.
+ *   These grants name no address: a script may call `url()` on any address the server reaches, with
+ *   or without a collection (what a collection guards is its secret, not the address);
+ * - the table engines a script creates its tables with (where the server checks them, see below);
  * - the run's limits as settings with a maximum, so neither `SET` nor `SETTINGS` can raise them.
  *
  * With no grant on `system.*` tables beyond what ClickHouse always allows, `system.databases`,
- * `system.tables` and `system.named_collections` list only what the run may use. The platform's own
- * user keeps doing the rest: creating and dropping the databases, loading inputs, exporting scopes.
+ * `system.tables` and `system.named_collections` list only what the run may use. The script's user
+ * also reads the scopes back (counts, columns, exports): a view or a `Merge` table resolves what it
+ * reads as the user reading it, so a scope read by a more powerful user could show other runs' rows.
+ * The platform's own user does the rest: creating and dropping the databases and loading inputs.
  */
 
 /** Table privileges a script has in each of its run's databases. */
@@ -40,9 +44,11 @@ export const RUN_TABLE_PRIVILEGES = [
 ] as const;
 
 /**
- * Table engines a script may create tables with: the in-memory and MergeTree families. Not `File`,
- * `URL`, `S3`, `Merge`, `Distributed`, `Dictionary` or the integration engines: a table is for data
- * the run holds, not a door to anything else.
+ * Table engines a script may create tables with: the in-memory and MergeTree families. A server checks
+ * these grants only when its configuration sets `access_control_improvements.table_engines_require_grant`
+ * (off by default); without it a script may create a table of any engine its other grants allow: not
+ * `File` or `Distributed` (no `FILE`, no `REMOTE`), but `URL`, `S3` and `Merge` (docs/clickhouse-cloud.md,
+ * "Isolation"). `GRANT TABLE ENGINE` itself needs ClickHouse 24.5 or later.
  */
 export const RUN_TABLE_ENGINES = [
   'Memory',
@@ -74,6 +80,12 @@ export interface RunUserSetting {
   max: number;
 }
 
+/**
+ * What a random password gets appended so that it has a capital, a small letter, a digit and a sign, as
+ * ClickHouse Cloud's password policy asks of every password; the randomness is in what comes before.
+ */
+const PASSWORD_CLASSES = 'Aa1!';
+
 /** A run's user: its name, its password (kept in memory only), and what it may do. */
 export interface RunUser {
   name: string;
@@ -85,24 +97,26 @@ export interface RunUser {
 
 /**
  * The user for one run: `name` (made by `ExecutionNames`, so leftovers are found by prefix and age),
- * a random password, and grants on exactly `databases` and `collections`.
+ * a random password, and grants on exactly `databases` and `collections`. The grants on the databases
+ * come last: a replica that shows the user all of its databases has every grant (see
+ * `ClickHouseJobSession`, which waits for that before the script's first statement).
  */
 export function runUser(
   name: string,
   databases: readonly string[],
   collections: readonly string[],
   limits: SqlLimits,
-  password = randomBytes(24).toString('base64url'),
+  password = `${randomBytes(24).toString('base64url')}${PASSWORD_CLASSES}`,
 ): RunUser {
   const grants = [
-    ...databases.map(
-      (database) => `GRANT ${RUN_TABLE_PRIVILEGES.join(', ')} ON ${quoteIdentifier(database)}.*`,
-    ),
-    ...collections.map((collection) => `GRANT NAMED COLLECTION ON ${quoteIdentifier(collection)}`),
     `GRANT ${RUN_SOURCES.join(', ')} ON *.*`,
     // Table functions need it on some server versions; a temporary table lives in the request only.
     'GRANT CREATE TEMPORARY TABLE ON *.*',
     ...RUN_TABLE_ENGINES.map((engine) => `GRANT TABLE ENGINE ON ${engine}`),
+    ...collections.map((collection) => `GRANT NAMED COLLECTION ON ${quoteIdentifier(collection)}`),
+    ...databases.map(
+      (database) => `GRANT ${RUN_TABLE_PRIVILEGES.join(', ')} ON ${quoteIdentifier(database)}.*`,
+    ),
   ];
   const settings = Object.entries(limitSettings(limits)).map(([setting, value]) => ({
     name: setting,
