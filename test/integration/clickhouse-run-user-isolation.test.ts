@@ -261,4 +261,13 @@ describe("a run's user on a shared server", () => {
       expect(own).not.toMatchObject({ code: ACCESS_DENIED });
     },
   );
+
+  it("cannot read its own collection's values, only use it", { timeout: 60_000 }, async () => {
+    const [listed] = await asRunA(
+      `SELECT name, toString(collection) FROM system.named_collections WHERE name = ${quote(a('api'))}`,
+    );
+    // NAMED COLLECTION is use, not SHOW: the collection is not even listed, so a script cannot copy a
+    // secret's values into its scopes (url() with it works, above).
+    expect(listed).toEqual({ ok: true, text: '' });
+  });
 });
