@@ -171,7 +171,7 @@ describe('downloads of files named outside ASCII', () => {
     expect(report.bytes.subarray(0, 2).toString('latin1')).toBe('PK');
   });
 
-  it('signs the same Content-Disposition into the presigned URL where the store is S3 (AWS)', async () => {
+  it('signs the same Content-Disposition into the presigned URL where the store is S3 (AWS), dev packages too', async () => {
     const s3 = new S3BlobStore({ client, bucket: 'dn-artifacts', tmpDir: ws.ports.tmpDir });
     try {
       const execution = (await ws.ports.executions.get(xlsxId))!;
@@ -181,6 +181,7 @@ describe('downloads of files named outside ASCII', () => {
       for (const [path, fileName] of [
         [`/executions/${xlsxId}/input`, 'Überblick März.xlsx'],
         [`/executions/${xlsxId}/report`, `report-${xlsxId}.xlsx`],
+        ['/connectors/dn_items/dev-package', 'dn_items-dev-package.zip'],
       ] as const) {
         const answer = await call('GET', path, { deps: aws });
         expect(answer.status).toBe(302);

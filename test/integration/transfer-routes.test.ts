@@ -113,7 +113,7 @@ describe('export', () => {
     const response = await call('GET', '/connectors/tr_vendor_import/export');
     expect(response.status).toBe(200);
     expect(response.headers['content-disposition']).toBe(
-      'attachment; filename="tr_vendor_import.connector.json"',
+      'attachment; filename="tr_vendor_import.connector.json"; filename*=UTF-8\'\'tr_vendor_import.connector.json',
     );
     expect(connectorExportSchema.safeParse(response.json).success).toBe(true);
     expect(response.json).toMatchObject({
@@ -319,7 +319,7 @@ describe('the dev package', () => {
       `/connectors/tr_vendor_import/dev-package?sourceExecutionId=${executionId}`,
     );
     expect(response.headers['content-disposition']).toBe(
-      'attachment; filename="tr_vendor_import-dev-package.zip"',
+      'attachment; filename="tr_vendor_import-dev-package.zip"; filename*=UTF-8\'\'tr_vendor_import-dev-package.zip',
     );
     expect([...parts.keys()].sort()).toEqual([
       'README.md',

@@ -13,7 +13,15 @@ import {
   type TransferResult,
 } from '../transfer.ts';
 import { connectorOf, connectorSchema, connectorView } from './connector-routes.ts';
-import { ApiError, json, route, type ApiDeps, type ApiResponse, type ApiRoute } from './http.ts';
+import {
+  ApiError,
+  attachmentDisposition,
+  json,
+  route,
+  type ApiDeps,
+  type ApiResponse,
+  type ApiRoute,
+} from './http.ts';
 
 /*
  * Export, import, duplicate and the dev package (SPEC §9). The use cases are `pipeline/transfer.ts` and
@@ -83,7 +91,7 @@ export const TRANSFER_ROUTES: ApiRoute[] = [
       const connector = await connectorOf(deps, params.ref!);
       const exported = await exportConnector(deps.ports, connector.id);
       return json(200, exported, {
-        'content-disposition': `attachment; filename="${connector.apiName}.connector.json"`,
+        'content-disposition': attachmentDisposition(`${connector.apiName}.connector.json`),
       });
     },
   }),
@@ -179,13 +187,16 @@ export const TRANSFER_ROUTES: ApiRoute[] = [
           // Too large for an API Gateway answer: stored, then fetched from S3.
           const key = `dev-packages/${connector.id}/${randomUUID()}/${fileName}`;
           await blobs.putFile(key, zipPath);
-          return { statusCode: 302, headers: { location: await blobs.presignedUrl(key) }, body: '' };
+          const location = await blobs.presignedUrl(key, undefined, {
+            contentDisposition: attachmentDisposition(fileName),
+          });
+          return { statusCode: 302, headers: { location }, body: '' };
         }
         return {
           statusCode: 200,
           headers: {
             'content-type': 'application/zip',
-            'content-disposition': `attachment; filename="${fileName}"`,
+            'content-disposition': attachmentDisposition(fileName),
           },
           body: await readFile(zipPath),
         };
