@@ -197,6 +197,9 @@ export class Pipeline extends Construct {
           ...(payload ? { payload } : {}),
           payloadResponseOnly: true,
           retryOnServiceExceptions: false,
+          // A little over the Lambda's own timeout, so that its error is the one reported. Without it a
+          // Task has no timeout in AWS but 60 s in aws-local-stepfunctions, which the local runtime runs.
+          taskTimeout: sfn.Timeout.duration(TASK_SETTINGS[task].timeout.plus(Duration.seconds(30))),
           ...(resultPath ? { resultPath } : {}),
         }),
       );

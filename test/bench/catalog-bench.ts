@@ -120,6 +120,9 @@ async function measureRun(dryRun: boolean, workspaceDir: string, inputPath: stri
 function table(title: string, result: Awaited<ReturnType<typeof measureRun>>): string {
   const lines = [
     `${title}: ${result.execution.status} in ${result.totalSeconds.toFixed(1)} s; peak RSS ${result.peakRssMb.toFixed(0)} MB (SQL child ${result.sqlChildPeakRssMb.toFixed(0)} MB)`,
+    ...(result.execution.error
+      ? [`  error ${result.execution.error.code}: ${result.execution.error.message}`]
+      : []),
     '  stage                          seconds     rows/s',
   ];
   for (const f of result.figures) {
@@ -139,7 +142,8 @@ const runArg = process.argv.indexOf('--run');
 if (runArg > 0) {
   const dir = process.argv[process.argv.indexOf('--dir') + 1]!;
   const result = await measureRun(process.argv[runArg + 1] === 'dry', dir, join(dir, 'catalog-bench.csv'));
-  process.stdout.write(JSON.stringify({ ...result, execution: { status: result.execution.status } }) + '\n');
+  const { status, error } = result.execution;
+  process.stdout.write(JSON.stringify({ ...result, execution: { status, error } }) + '\n');
 } else {
   const dir = await mkdtemp(join(tmpdir(), 'sc-bench-'));
   try {
