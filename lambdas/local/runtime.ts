@@ -130,7 +130,7 @@ export async function openLocalRuntime(
  */
 async function endInterrupted(ports: Ports): Promise<void> {
   for (const connector of await ports.connectors.listConnectors()) {
-    for (const execution of await ports.executions.listByConnector(connector.id)) {
+    for (const execution of await ports.executions.listActiveByConnector(connector.id)) {
       if (execution.status !== 'running') continue;
       await ports.executions.update(execution.id, {
         status: 'failed',

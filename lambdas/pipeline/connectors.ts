@@ -135,9 +135,7 @@ export async function deleteConnector(
   connectorId: string,
 ): Promise<void> {
   const connector = await requireConnector(ports, connectorId);
-  const active = (await ports.executions.listByConnector(connector.id)).filter(
-    (e) => e.status === 'queued' || e.status === 'running',
-  );
+  const active = await ports.executions.listActiveByConnector(connector.id);
   if (active.length > 0) {
     const ids = active
       .slice(0, 5)

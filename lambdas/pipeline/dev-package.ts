@@ -126,10 +126,16 @@ async function packageInput(
     }
     return file;
   }
-  for (const execution of await ports.executions.listByConnector(connector.id)) {
-    const file = await executionInput(ports, execution);
-    if (file) return file;
-  }
+  // Newest first, a page at a time: the latest input is almost always on the first page.
+  let after: string | undefined;
+  do {
+    const page = await ports.executions.pageByConnector(connector.id, { limit: 50, after });
+    for (const execution of page.items) {
+      const file = await executionInput(ports, execution);
+      if (file) return file;
+    }
+    after = page.next ?? undefined;
+  } while (after !== undefined);
   return input.fallback
     ? { localPath: input.fallback.path, name: safeFileName(input.fallback.name), executionId: null }
     : null;

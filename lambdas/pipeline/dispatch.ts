@@ -7,7 +7,8 @@ import type { Ports } from './ports.ts';
  * run, and live runs while the connector is runnable, each only after it claimed one of the connector's
  * `maxConcurrentExecutions` slots. Run after a registration, when a run ends (Finalize), when the
  * connector is reactivated and when its limit is raised. Slots whose execution ended or vanished are
- * freed first, so a run that crashed without releasing its slot cannot block the connector.
+ * freed first, so a run that crashed without releasing its slot cannot block the connector. It reads
+ * the connector's active executions only (`listActiveByConnector`), never its whole history.
  *
  * Safe to repeat and to run concurrently: claims are conditional writes, a claim is idempotent per
  * execution, and starting an execution twice starts it once. Returns the ids it started.
@@ -15,7 +16,7 @@ import type { Ports } from './ports.ts';
 export async function dispatchConnector(ports: Ports, connectorId: string): Promise<string[]> {
   const connector = await ports.connectors.getConnector(connectorId);
   if (!connector) return [];
-  const executions = await ports.executions.listByConnector(connector.id);
+  const executions = await ports.executions.listActiveByConnector(connector.id);
   const statuses = new Map<string, ExecutionStatus>(executions.map((e) => [e.id, e.status]));
   let holders = await ports.slots.holders(connector.id);
   for (const stale of slotsToReconcile(holders, statuses)) {

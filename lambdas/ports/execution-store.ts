@@ -18,6 +18,12 @@ export interface ExecutionStore {
   /** Every execution of the connector, newest first: a read of the whole list (pages: `pageByConnector`). */
   listByConnector(connectorId: string): Promise<Execution[]>;
   /**
+   * The connector's queued and running executions, oldest first (by `createdAt`, then id): a read of
+   * those only, however many ended before, and consistent, so an execution whose `create` returned is
+   * in it. What dispatching reads.
+   */
+  listActiveByConnector(connectorId: string): Promise<Execution[]>;
+  /**
    * One page of the connector's executions that pass `filter`, newest first (by `createdAt`, then id). A
    * filter never makes a page short: the store reads on until the page is full or the list ends.
    */

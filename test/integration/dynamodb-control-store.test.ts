@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbControlStore } from '../../lambdas/adapters/aws/dynamodb-control-store.ts';
 import { documentClientFor } from '../../lambdas/adapters/aws/dynamodb-tables.ts';
@@ -422,5 +422,90 @@ describe('DynamoDbControlStore: executions', () => {
       new GetCommand({ TableName: standIn.tables.control, Key: { pk: `E#${e.id}`, sk: 'E' } }),
     );
     expect(raw.Item).toMatchObject({ gsi1pk: `CE#${e.connectorId}`, gsi1sk: `${e.createdAt}#${e.id}` });
+  });
+
+  describe('active executions (what dispatching reads)', () => {
+    /** The connector's active markers as stored. */
+    async function markers(connectorId: string): Promise<string[]> {
+      const { Items } = await documentClientFor(client).send(
+        new QueryCommand({
+          TableName: standIn.tables.control,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `CA#${connectorId}` },
+          ConsistentRead: true,
+        }),
+      );
+      return (Items ?? []).map((item) => item.sk as string);
+    }
+
+    it('lists queued and running executions oldest first, none that ended, however many ended', async () => {
+      const store = newStore();
+      const connectorId = randomUUID();
+      const ended = Array.from({ length: 120 }, (_, i) =>
+        execution(connectorId, new Date(Date.UTC(2024, 4, 1, 9, 0, i)).toISOString()),
+      );
+      for (const e of ended) await store.create({ ...e, status: 'succeeded' });
+      const running = execution(connectorId, '2024-05-01T10:00:00.000Z');
+      const queued = execution(connectorId, '2024-05-01T10:00:01.000Z');
+      const cancelled = execution(connectorId, '2024-05-01T10:00:02.000Z');
+      for (const e of [queued, cancelled, running]) await store.create(e);
+      await store.update(running.id, { status: 'running' });
+      await store.update(cancelled.id, { status: 'cancelled' });
+
+      const active = await store.listActiveByConnector(connectorId);
+      expect(active.map((e) => [e.id, e.status])).toEqual([
+        [running.id, 'running'],
+        [queued.id, 'queued'],
+      ]);
+      // Ended executions never had a marker, or lost it when they ended.
+      expect(await markers(connectorId)).toEqual([running, queued].map((e) => `${e.createdAt}#${e.id}`));
+      await store.update(running.id, { status: 'succeeded' });
+      expect((await store.listActiveByConnector(connectorId)).map((e) => e.id)).toEqual([queued.id]);
+      expect(await store.listActiveByConnector(randomUUID())).toEqual([]);
+    });
+
+    it('keeps one marker for a repeated registration, and repairs what an interruption leaves', async () => {
+      const clock = manualClock('2024-05-01T10:00:00.000Z');
+      const store = newStore(clock);
+      const connectorId = randomUUID();
+      const first = execution(connectorId, '2024-05-01T10:00:00.000Z');
+      await store.create(first);
+      // The same event again, registered a second later: CONFLICT, and no second marker.
+      const repeat = { ...first, createdAt: '2024-05-01T10:00:01.000Z' };
+      expect((await failure(store.create(repeat))).code).toBe('CONFLICT');
+      expect((await failure(store.create(first))).code).toBe('CONFLICT');
+      expect(await markers(connectorId)).toEqual([`${first.createdAt}#${first.id}`]);
+
+      // Markers as interruptions leave them: of an execution that ended (the delete after the update
+      // never ran), and of executions whose registration stopped after the marker, young and old.
+      const documents = documentClientFor(client);
+      const put = (sk: string, executionId: string, markedAt: number) =>
+        documents.send(
+          new PutCommand({
+            TableName: standIn.tables.control,
+            Item: { pk: `CA#${connectorId}`, sk, executionId, markedAt },
+          }),
+        );
+      const ended = execution(connectorId, '2024-05-01T09:00:00.000Z');
+      await store.create({ ...ended, status: 'failed' });
+      await put(`${ended.createdAt}#${ended.id}`, ended.id, clock.now().getTime());
+      // A repeated registration's marker, between its write and its delete: a second marker of `first`.
+      await put(`2024-05-01T10:00:05.000Z#${first.id}`, first.id, clock.now().getTime());
+      const young = randomUUID();
+      const old = randomUUID();
+      await put(`2024-05-01T09:59:00.000Z#${young}`, young, clock.now().getTime() - 60_000);
+      await put(`2024-05-01T08:00:00.000Z#${old}`, old, clock.now().getTime() - 2 * 3_600_000);
+
+      expect((await store.listActiveByConnector(connectorId)).map((e) => e.id)).toEqual([first.id]);
+      // The ended one's, the repeat's and the old orphan's are gone; the young orphan may still become an
+      // execution.
+      expect(await markers(connectorId)).toEqual([
+        `2024-05-01T09:59:00.000Z#${young}`,
+        `${first.createdAt}#${first.id}`,
+      ]);
+      clock.set('2024-05-01T11:00:00.000Z');
+      await store.listActiveByConnector(connectorId);
+      expect(await markers(connectorId)).toEqual([`${first.createdAt}#${first.id}`]);
+    });
   });
 });

@@ -1,14 +1,17 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
+  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ScError } from '../../core/errors.ts';
-import type { Execution } from '../../core/model.ts';
+import { TERMINAL_STATUSES, type Execution } from '../../core/model.ts';
 import type { ObjectDefinition } from '../../core/object-schema.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../../ports/api-key-store.ts';
@@ -27,10 +30,17 @@ import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dyn
  *   C#<id>          V#000001                                         connectorId, version, hash, definition, createdAt
  *   O#<apiName>     O          OBJECTS            <apiName>          definition (the ObjectDefinition)
  *   E#<id>          E          CE#<connectorId>   <createdAt>#<id>   the Execution
+ *   CA#<connectorId> <createdAt>#<id>                                executionId, markedAt (while it is queued or running)
  *   APIKEY#<hash>   APIKEY     APIKEYS            <id>               the ApiKeyRecord (never the key)
  *
  * A connector's executions are paged on gsi1 from the sort key of a page's last item
  * (`dynamodb-list-pages.ts`); a status or mode filter is a FilterExpression, read on until the page is full.
+ *
+ * A connector's active (queued or running) executions each have a marker under `CA#<connectorId>`, so
+ * dispatching reads them with one consistent Query of the table, however many executions ended before,
+ * and an execution registered a moment ago is always in it (gsi1 is eventually consistent). The marker is
+ * written before the execution and deleted after the execution ended; the reader repairs what an
+ * interruption leaves (`listActiveByConnector`).
  *
  * Definitions are stored as DynamoDB maps. An item holds at most 400 KB, which bounds one connector
  * version, inline SQL included (`DEFINITION_TOO_LARGE` beyond); moving definitions to S3 would lift it.
@@ -57,6 +67,13 @@ const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk'] as const;
 const CONNECTOR_LIST = 'CONNECTORS';
 const OBJECT_LIST = 'OBJECTS';
 const API_KEY_LIST = 'APIKEYS';
+/**
+ * How old a marker whose execution does not exist must be before a reader deletes it: younger, its
+ * execution may be being registered (the marker is written first).
+ */
+const ORPHAN_MARKER_MS = 60 * 60 * 1000;
+/** DynamoDB's most keys per BatchGetItem. */
+const BATCH_GET_KEYS = 100;
 
 /** Connectors, versions and object definitions (ConnectorStore) and executions (ExecutionStore). */
 export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, ApiKeyStore {
@@ -286,6 +303,16 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
   // --- executions -------------------------------------------------------------------------------------
 
   async create(execution: Execution): Promise<void> {
+    const active = !TERMINAL_STATUSES.has(execution.status);
+    const marker = activeMarkerKey(execution);
+    if (active) {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...marker, executionId: execution.id, markedAt: this.clock.now().getTime() },
+        }),
+      );
+    }
     try {
       await this.documents.send(
         new PutCommand({
@@ -301,6 +328,9 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
+        // A repeat registration: its marker is the existing execution's only if it has the same key.
+        const existing = await this.get(execution.id);
+        if (active && existing?.createdAt !== execution.createdAt) await this.deleteMarker(marker);
         throw conflict(`Execution ${execution.id} already exists.`, error);
       }
       throw error;
@@ -315,7 +345,38 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
   async update(id: string, patch: ExecutionPatch): Promise<Execution> {
     const item = await this.updateItem(executionKey(id), patch, ['id', 'connectorId', 'createdAt']);
     if (!item) throw notFound(`Execution ${id} does not exist.`);
-    return toExecution(item);
+    const execution = toExecution(item);
+    if (patch.status !== undefined && TERMINAL_STATUSES.has(execution.status)) {
+      await this.deleteMarker(activeMarkerKey(execution));
+    }
+    return execution;
+  }
+
+  async listActiveByConnector(connectorId: string): Promise<Execution[]> {
+    const markers = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `CA#${connectorId}` },
+      ConsistentRead: true,
+    });
+    // Two markers can name one execution for a moment: a repeated registration's, until it is deleted.
+    const ids = new Set(markers.map((marker) => marker.executionId as string));
+    const executions = await this.getExecutions([...ids]);
+    const active: Execution[] = [];
+    for (const marker of markers) {
+      const execution = executions.get(marker.executionId as string);
+      if (execution && !TERMINAL_STATUSES.has(execution.status)) {
+        if (activeMarkerKey(execution).sk === marker.sk) {
+          active.push(execution);
+          continue;
+        }
+      } else if (!execution && this.clock.now().getTime() - (marker.markedAt as number) < ORPHAN_MARKER_MS) {
+        continue;
+      }
+      // Left by an interruption: its execution ended, was registered under another key, or never was.
+      await this.deleteMarker({ pk: marker.pk, sk: marker.sk });
+    }
+    return active;
   }
 
   async listByConnector(connectorId: string): Promise<Execution[]> {
@@ -338,6 +399,32 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
   }
 
   // --- helpers ----------------------------------------------------------------------------------------
+
+  private async deleteMarker(key: Item): Promise<void> {
+    await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+  }
+
+  /** The executions with these ids that exist, read consistently, by id. */
+  private async getExecutions(ids: readonly string[]): Promise<Map<string, Execution>> {
+    const found = new Map<string, Execution>();
+    for (let start = 0; start < ids.length; start += BATCH_GET_KEYS) {
+      let keys: Item[] = ids.slice(start, start + BATCH_GET_KEYS).map(executionKey);
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1_000, 50 * 2 ** attempt));
+        const { Responses, UnprocessedKeys } = await this.documents.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) {
+          const execution = toExecution(item);
+          found.set(execution.id, execution);
+        }
+        keys = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
 
   /**
    * Puts the api-name claim, or takes over a stale one (its connector never written, older than
@@ -447,23 +534,25 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
 
   /** Every item under one gsi1 partition (or only those with sort key `gsi1sk`), in sort-key order (or reversed). */
   private async queryIndex(gsi1pk: string, ascending: boolean, gsi1sk?: string): Promise<Item[]> {
+    return this.queryAll({
+      TableName: this.tableName,
+      IndexName: GSI1,
+      KeyConditionExpression:
+        gsi1sk === undefined ? '#gsi1pk = :gsi1pk' : '#gsi1pk = :gsi1pk AND #gsi1sk = :gsi1sk',
+      ExpressionAttributeNames:
+        gsi1sk === undefined ? { '#gsi1pk': 'gsi1pk' } : { '#gsi1pk': 'gsi1pk', '#gsi1sk': 'gsi1sk' },
+      ExpressionAttributeValues:
+        gsi1sk === undefined ? { ':gsi1pk': gsi1pk } : { ':gsi1pk': gsi1pk, ':gsi1sk': gsi1sk },
+      ScanIndexForward: ascending,
+    });
+  }
+
+  /** Every item a Query finds, page after page. */
+  private async queryAll(input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: GSI1,
-          KeyConditionExpression:
-            gsi1sk === undefined ? '#gsi1pk = :gsi1pk' : '#gsi1pk = :gsi1pk AND #gsi1sk = :gsi1sk',
-          ExpressionAttributeNames:
-            gsi1sk === undefined ? { '#gsi1pk': 'gsi1pk' } : { '#gsi1pk': 'gsi1pk', '#gsi1sk': 'gsi1sk' },
-          ExpressionAttributeValues:
-            gsi1sk === undefined ? { ':gsi1pk': gsi1pk } : { ':gsi1pk': gsi1pk, ':gsi1sk': gsi1sk },
-          ScanIndexForward: ascending,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const page = await this.documents.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -493,6 +582,11 @@ function apiKeyKey(hash: string) {
 
 function executionKey(id: string) {
   return { pk: `E#${id}`, sk: 'E' };
+}
+
+/** The key of the marker an execution has while it is queued or running. */
+function activeMarkerKey(execution: Pick<Execution, 'id' | 'connectorId' | 'createdAt'>) {
+  return { pk: `CA#${execution.connectorId}`, sk: `${execution.createdAt}#${execution.id}` };
 }
 
 /** The FilterExpression of a filtered page of executions; undefined when nothing filters. */
