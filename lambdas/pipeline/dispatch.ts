@@ -16,9 +16,12 @@ import type { Ports } from './ports.ts';
 export async function dispatchConnector(ports: Ports, connectorId: string): Promise<string[]> {
   const connector = await ports.connectors.getConnector(connectorId);
   if (!connector) return [];
+  // Holders first: a slot claimed before this read belongs to an execution registered before it, which
+  // the list read next holds unless it ended. Read the other way round, a run registered and started in
+  // between would hold a slot this dispatch does not know, and lose it.
+  let holders = await ports.slots.holders(connector.id);
   const executions = await ports.executions.listActiveByConnector(connector.id);
   const statuses = new Map<string, ExecutionStatus>(executions.map((e) => [e.id, e.status]));
-  let holders = await ports.slots.holders(connector.id);
   for (const stale of slotsToReconcile(holders, statuses)) {
     await ports.slots.release(connector.id, stale.executionId);
   }

@@ -39,11 +39,18 @@ export async function prepareTask(ports: Ports, input: ExecutionRef): Promise<{ 
   const execution = await loadExecution(ports, input.executionId);
   if (execution.status === 'running') return { go: true }; // a retried Prepare
   if (execution.status !== 'queued' || execution.cancelRequested) return { go: false };
-  await ports.executions.update(execution.id, {
-    status: 'running',
-    stage: 'sql',
-    startedAt: ports.clock.now().toISOString(),
-  });
+  try {
+    // Conditional: a cancel that ended it meanwhile must not be turned back into a run.
+    await ports.executions.update(
+      execution.id,
+      { status: 'running', stage: 'sql', startedAt: ports.clock.now().toISOString() },
+      { status: 'queued', cancelRequested: false },
+    );
+  } catch (error) {
+    if (!(error instanceof ScError) || error.code !== 'CONFLICT') throw error;
+    // A Prepare retried at the same moment started it; anything else stopped it.
+    return { go: (await loadExecution(ports, execution.id)).status === 'running' };
+  }
   return { go: true };
 }
 

@@ -3,6 +3,13 @@ import type { ListPage, ListPageRequest } from './list-page.ts';
 
 export type ExecutionPatch = Partial<Omit<Execution, 'id' | 'connectorId' | 'createdAt'>>;
 
+/** What an execution must be for a conditional `update` to apply. */
+export interface ExecutionExpectation {
+  status: ExecutionStatus;
+  /** `false`: only while no cancel was requested. */
+  cancelRequested?: false;
+}
+
 /** Which of a connector's executions a page holds; an absent key does not filter. */
 export interface ExecutionFilter {
   status?: ExecutionStatus | undefined;
@@ -14,7 +21,11 @@ export interface ExecutionStore {
   /** Registers an execution; fails with `CONFLICT` when the id exists (duplicate event). */
   create(execution: Execution): Promise<void>;
   get(id: string): Promise<Execution | null>;
-  update(id: string, patch: ExecutionPatch): Promise<Execution>;
+  /**
+   * Applies `patch`; with `expected`, only while the execution is so (else `CONFLICT`, nothing changed).
+   * `NOT_FOUND` when it does not exist.
+   */
+  update(id: string, patch: ExecutionPatch, expected?: ExecutionExpectation): Promise<Execution>;
   /** Every execution of the connector, newest first: a read of the whole list (pages: `pageByConnector`). */
   listByConnector(connectorId: string): Promise<Execution[]>;
   /**

@@ -424,6 +424,24 @@ describe('DynamoDbControlStore: executions', () => {
     expect(raw.Item).toMatchObject({ gsi1pk: `CE#${e.connectorId}`, gsi1sk: `${e.createdAt}#${e.id}` });
   });
 
+  it('updates an execution only while it is as expected, when asked to (Prepare against a cancel)', async () => {
+    const store = newStore();
+    const e = execution(randomUUID(), '2024-05-01T10:00:00.000Z');
+    await store.create(e);
+    const expected = { status: 'queued', cancelRequested: false } as const;
+    await store.update(e.id, { cancelRequested: true });
+    const refused = await failure(store.update(e.id, { status: 'running' }, expected));
+    expect(refused.code).toBe('CONFLICT');
+    expect(refused.message).toMatch(/no longer queued and uncancelled/);
+    expect((await store.get(e.id))!.status).toBe('queued');
+    await store.update(e.id, { cancelRequested: false });
+    expect((await store.update(e.id, { status: 'running' }, expected)).status).toBe('running');
+    expect((await failure(store.update(e.id, { status: 'running' }, expected))).code).toBe('CONFLICT');
+    expect((await failure(store.update(randomUUID(), { status: 'running' }, expected))).code).toBe(
+      'NOT_FOUND',
+    );
+  });
+
   describe('active executions (what dispatching reads)', () => {
     /** The connector's active markers as stored. */
     async function markers(connectorId: string): Promise<string[]> {

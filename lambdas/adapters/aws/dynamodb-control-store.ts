@@ -16,7 +16,12 @@ import type { ObjectDefinition } from '../../core/object-schema.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../../ports/api-key-store.ts';
 import type { ConnectorRecord, ConnectorStore, ConnectorVersion } from '../../ports/connector-store.ts';
-import type { ExecutionFilter, ExecutionPatch, ExecutionStore } from '../../ports/execution-store.ts';
+import type {
+  ExecutionExpectation,
+  ExecutionFilter,
+  ExecutionPatch,
+  ExecutionStore,
+} from '../../ports/execution-store.ts';
 import type { ListPage, ListPageRequest } from '../../ports/list-page.ts';
 import { readListPage, type IndexFilter } from './dynamodb-list-pages.ts';
 import { conditionalWrite, documentClientFor, GSI1, isItemTooLarge } from './dynamodb-tables.ts';
@@ -74,6 +79,8 @@ const API_KEY_LIST = 'APIKEYS';
 const ORPHAN_MARKER_MS = 60 * 60 * 1000;
 /** DynamoDB's most keys per BatchGetItem. */
 const BATCH_GET_KEYS = 100;
+/** How often a BatchGetItem is sent for keys DynamoDB left unprocessed before giving up. */
+const BATCH_GET_ATTEMPTS = 8;
 
 /** Connectors, versions and object definitions (ConnectorStore) and executions (ExecutionStore). */
 export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, ApiKeyStore {
@@ -342,9 +349,39 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
     return item ? toExecution(item) : null;
   }
 
-  async update(id: string, patch: ExecutionPatch): Promise<Execution> {
-    const item = await this.updateItem(executionKey(id), patch, ['id', 'connectorId', 'createdAt']);
-    if (!item) throw notFound(`Execution ${id} does not exist.`);
+  async update(id: string, patch: ExecutionPatch, expected?: ExecutionExpectation): Promise<Execution> {
+    const condition =
+      expected === undefined
+        ? undefined
+        : {
+            expression:
+              '#expectedStatus = :expectedStatus' +
+              (expected.cancelRequested === false
+                ? ' AND (attribute_not_exists(#cancelRequested) OR #cancelRequested = :notCancelled)'
+                : ''),
+            names: {
+              '#expectedStatus': 'status',
+              ...(expected.cancelRequested === false ? { '#cancelRequested': 'cancelRequested' } : {}),
+            },
+            values: {
+              ':expectedStatus': expected.status,
+              ...(expected.cancelRequested === false ? { ':notCancelled': false } : {}),
+            },
+          };
+    const item = await this.updateItem(
+      executionKey(id),
+      patch,
+      ['id', 'connectorId', 'createdAt'],
+      condition,
+    );
+    if (!item) {
+      if (expected && (await this.get(id))) {
+        throw conflict(
+          `Execution ${id} is no longer ${expected.status}${expected.cancelRequested === false ? ' and uncancelled' : ''}.`,
+        );
+      }
+      throw notFound(`Execution ${id} does not exist.`);
+    }
     const execution = toExecution(item);
     if (patch.status !== undefined && TERMINAL_STATUSES.has(execution.status)) {
       await this.deleteMarker(activeMarkerKey(execution));
@@ -366,7 +403,8 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
     for (const marker of markers) {
       const execution = executions.get(marker.executionId as string);
       if (execution && !TERMINAL_STATUSES.has(execution.status)) {
-        if (activeMarkerKey(execution).sk === marker.sk) {
+        const key = activeMarkerKey(execution);
+        if (key.pk === marker.pk && key.sk === marker.sk) {
           active.push(execution);
           continue;
         }
@@ -410,6 +448,14 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
     for (let start = 0; start < ids.length; start += BATCH_GET_KEYS) {
       let keys: Item[] = ids.slice(start, start + BATCH_GET_KEYS).map(executionKey);
       for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt >= BATCH_GET_ATTEMPTS) {
+          throw new ScError(
+            'THROTTLED',
+            `DynamoDB left ${keys.length} executions unread after ${BATCH_GET_ATTEMPTS} attempts on table ` +
+              `${this.tableName}; the table is throttled. Retry later.`,
+            { retryable: true },
+          );
+        }
         if (attempt > 0) await sleep(Math.min(1_000, 50 * 2 ** attempt));
         const { Responses, UnprocessedKeys } = await this.documents.send(
           new BatchGetCommand({
@@ -496,9 +542,14 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
 
   /**
    * Sets the patch's attributes (undefined values are skipped) on an existing item and returns the new
-   * item, or null when the item does not exist.
+   * item, or null when the item does not exist or fails `condition`.
    */
-  private async updateItem(key: Item, patch: object, immutable: readonly string[]): Promise<Item | null> {
+  private async updateItem(
+    key: Item,
+    patch: object,
+    immutable: readonly string[],
+    condition?: { expression: string; names: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<Item | null> {
     const entries = Object.entries(patch).filter(([, value]) => value !== undefined);
     const forbidden = entries
       .map(([name]) => name)
@@ -512,9 +563,17 @@ export class DynamoDbControlStore implements ConnectorStore, ExecutionStore, Api
           TableName: this.tableName,
           Key: key,
           UpdateExpression: `SET ${entries.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#a${i}`, name])),
-          ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+          ConditionExpression: condition
+            ? `attribute_exists(pk) AND (${condition.expression})`
+            : 'attribute_exists(pk)',
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(entries.map(([name], i) => [`#a${i}`, name])),
+            ...condition?.names,
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+            ...condition?.values,
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
