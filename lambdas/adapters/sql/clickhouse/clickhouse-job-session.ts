@@ -28,11 +28,9 @@ export interface ClickHouseJobSessionOptions {
   /**
    * The script's client, logged in as the run's own user (`run-user.ts`), and that user's identity for
    * error messages; the platform's client when runs have no users of their own. It runs the script and
-   * reads the scopes back.
+   * reads the scopes back. The run's user is dropped with everything else.
    */
   script?: { client: ClickHouseClient; server: ServerIdentity };
-  /** The run's user, dropped with everything else. */
-  runUserName?: string;
   /** How long the script's first request waits for the run's user to be usable. @default 30 */
   runUserWaitSeconds?: number;
   job: SqlJob;
@@ -188,7 +186,10 @@ export class ClickHouseJobSession implements SqlJobSession {
    */
   async dropAll(): Promise<string[]> {
     const drops = [
-      ...(this.options.runUserName === undefined ? [] : [dropRunUserStatement(this.options.runUserName)]),
+      // The run's user, whose name the script's identity holds.
+      ...(this.options.script === undefined
+        ? []
+        : [dropRunUserStatement(this.options.script.server.username)]),
       ...SCRIPT_DATABASES.map(
         (name) => `DROP DATABASE IF EXISTS ${quoteIdentifier(this.database(name))} SYNC`,
       ),

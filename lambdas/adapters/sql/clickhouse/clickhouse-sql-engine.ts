@@ -119,25 +119,19 @@ export class ClickHouseSqlEngine implements SqlEngine {
           job.limits,
         )
       : undefined;
-    const script =
-      user === undefined
-        ? undefined
-        : (() => {
-            const identity = {
-              origin: server.origin,
-              username: user.name,
-              password: user.password,
-              runUser: true,
-            };
-            return {
-              client: this.client(identity, job.limits.maxExecutionSeconds + margin),
-              server: identity,
-            };
-          })();
+    const identity = user && {
+      origin: server.origin,
+      username: user.name,
+      password: user.password,
+      runUser: true,
+    };
+    const script = identity && {
+      client: this.client(identity, job.limits.maxExecutionSeconds + margin),
+      server: identity,
+    };
     const session = new ClickHouseJobSession({
       client,
       ...(script === undefined ? {} : { script }),
-      ...(user === undefined ? {} : { runUserName: user.name }),
       ...(this.options.runUserWaitSeconds === undefined
         ? {}
         : { runUserWaitSeconds: this.options.runUserWaitSeconds }),
